@@ -1,0 +1,34 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "cgwfw",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "cgwfw", targets: ["cgwfw"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // Typed values shared by every stage: addresses, connections, diagnostics, rule intent.
+        .target(name: "CGWFWModel"),
+        // Input formats -> connection model.
+        .target(name: "CGWFWInput", dependencies: ["CGWFWModel"]),
+        // Connection model + profile -> rule intent -> text backends.
+        .target(name: "CGWFWCompiler", dependencies: ["CGWFWModel", .product(name: "Yams", package: "Yams")],
+                resources: []),
+        // libnftnl + libmnl; the only C in the project.
+        .systemLibrary(name: "CNftnl", pkgConfig: "libnftnl", providers: [.apt(["libnftnl-dev", "libmnl-dev"])]),
+        .target(name: "CGWFWNetlink", dependencies: ["CGWFWModel", "CGWFWCompiler", "CNftnl"]),
+        .executableTarget(name: "cgwfw", dependencies: [
+            "CGWFWModel", "CGWFWInput", "CGWFWCompiler", "CGWFWNetlink",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "CGWFWInputTests", dependencies: ["CGWFWInput", "CGWFWModel"]),
+        .testTarget(name: "CGWFWCompilerTests", dependencies: ["CGWFWCompiler", "CGWFWInput", "CGWFWModel"]),
+        .testTarget(name: "CGWFWNetlinkTests", dependencies: ["CGWFWNetlink", "CGWFWCompiler", "CGWFWInput", "CGWFWModel"]),
+        .testTarget(name: "CLITests", dependencies: ["CGWFWModel"]),
+    ]
+)

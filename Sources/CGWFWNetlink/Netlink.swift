@@ -1,0 +1,2 @@
+import CGWFWModel
+import CNftnl
