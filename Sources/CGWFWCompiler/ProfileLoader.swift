@@ -1,0 +1,240 @@
+import CGWFWModel
+import Foundation
+import Yams
+
+/// A profile that cannot be used: the diagnostics say where and why; `exit` is the sysexits code.
+public struct ProfileError: Error, CustomStringConvertible {
+    public var diagnostics: Diagnostics
+    public var exit: SysExit
+    public init(_ diagnostics: Diagnostics, exit: SysExit) {
+        self.diagnostics = diagnostics
+        self.exit = exit
+    }
+    public var description: String { diagnostics.all.map(\.description).joined(separator: "\n") }
+}
+
+/// Finds built-in profiles and reads profile files.
+public enum ProfileLoader {
+    /// Environment variable naming a directory of profiles, searched first.
+    public static let directoryVariable = "CGWFW_PROFILES_DIR"
+
+    /// Where built-in profiles may live, in search order: `$CGWFW_PROFILES_DIR`, `<prefix>/share/cgwfw/profiles`
+    /// next to the installed executable, and the repository's `Profiles/` found by walking up from the executable.
+    public static func searchDirectories(environment: [String: String] = ProcessInfo.processInfo.environment,
+                                         executable: String? = executablePath()) -> [String] {
+        var directories: [String] = []
+        if let fromEnvironment = environment[directoryVariable], !fromEnvironment.isEmpty {
+            directories.append(fromEnvironment)
+        }
+        if let executable {
+            var directory = URL(fileURLWithPath: executable).deletingLastPathComponent().standardizedFileURL
+            directories.append(directory.deletingLastPathComponent().appendingPathComponent("share/cgwfw/profiles").path)
+            while directory.path != "/" {
+                directories.append(directory.appendingPathComponent("Profiles").path)
+                directory = directory.deletingLastPathComponent()
+            }
+        }
+        return directories
+    }
+
+    /// The running executable, resolved through symlinks (so a symlink in /usr/local/bin still finds its prefix).
+    public static func executablePath() -> String? {
+        if let resolved = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            return resolved
+        }
+        return Bundle.main.executablePath
+    }
+
+    /// The first search directory that holds the default profile.
+    public static func builtInDirectory(environment: [String: String] = ProcessInfo.processInfo.environment,
+                                        executable: String? = executablePath()) -> String? {
+        searchDirectories(environment: environment, executable: executable).first { directory in
+            FileManager.default.fileExists(atPath: directory + "/" + Profile.defaultName + ".yaml")
+        }
+    }
+
+    /// Built-in profiles, sorted by name. Unreadable or invalid ones are reported, not hidden.
+    public static func builtIns() throws(ProfileError) -> [Profile] {
+        guard let directory = builtInDirectory() else { throw notFoundError(nil) }
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+            .filter { $0.hasSuffix(".yaml") }.sorted()
+        var profiles: [Profile] = []
+        for file in names {
+            profiles.append(try load(path: directory + "/" + file, name: String(file.dropLast(5))))
+        }
+        return profiles
+    }
+
+    /// `--profile` value: a path when it contains `/` or ends in `.yaml`/`.yml`, else a built-in name.
+    public static func load(nameOrPath: String) throws(ProfileError) -> Profile {
+        if nameOrPath.contains("/") || nameOrPath.hasSuffix(".yaml") || nameOrPath.hasSuffix(".yml") {
+            return try load(path: nameOrPath, name: nameOrPath)
+        }
+        guard Profile.isSafeName(nameOrPath, maxLength: 64) else { throw notFoundError(nameOrPath) }
+        guard let directory = builtInDirectory(),
+              FileManager.default.fileExists(atPath: directory + "/" + nameOrPath + ".yaml") else {
+            throw notFoundError(nameOrPath)
+        }
+        return try load(path: directory + "/" + nameOrPath + ".yaml", name: nameOrPath)
+    }
+
+    private static func notFoundError(_ name: String?) -> ProfileError {
+        var diagnostics = Diagnostics()
+        let available = (try? builtInNames()) ?? []
+        if let name {
+            diagnostics.error("no built-in profile named '\(name)'"
+                + (available.isEmpty ? "" : "; available: " + available.joined(separator: ", "))
+                + " (or give a path to a .yaml file)")
+        } else {
+            diagnostics.error("cannot find the built-in profiles directory; set \(directoryVariable)")
+        }
+        return ProfileError(diagnostics, exit: .usage)
+    }
+
+    private static func builtInNames() throws -> [String] {
+        guard let directory = builtInDirectory() else { return [] }
+        return try FileManager.default.contentsOfDirectory(atPath: directory)
+            .filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(5)) }.sorted()
+    }
+
+    public static func load(path: String, name: String) throws(ProfileError) -> Profile {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            var diagnostics = Diagnostics()
+            diagnostics.error("cannot read profile", file: path)
+            throw ProfileError(diagnostics, exit: .noInput)
+        }
+        return try parse(yaml: String(decoding: data, as: UTF8.self), name: name, file: path)
+    }
+
+    /// Reads a profile. Keys not given keep the default profile's values. Every unknown key and bad value is
+    /// reported (not only the first), each with file, line and key.
+    public static func parse(yaml: String, name: String, file: String) throws(ProfileError) -> Profile {
+        var diagnostics = Diagnostics()
+        var profile = Profile(name: name)
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch let error as YamlError {
+            diagnostics.emit(yamlDiagnostic(error, file: file))
+            throw ProfileError(diagnostics, exit: .dataError)
+        } catch {
+            diagnostics.error("not YAML: \(error)", file: file)
+            throw ProfileError(diagnostics, exit: .dataError)
+        }
+        guard let root else { return profile }  // an empty file is the default profile
+        guard case .mapping(let mapping) = root else {
+            diagnostics.error("a profile is a mapping of keys to values", file: file, line: root.mark?.line)
+            throw ProfileError(diagnostics, exit: .dataError)
+        }
+        var seen = Set<String>()
+        for (keyNode, value) in mapping {
+            let line = keyNode.mark?.line
+            guard let key = keyNode.string else {
+                diagnostics.error("keys must be plain words", file: file, line: line, column: keyNode.mark?.column)
+                continue
+            }
+            func bad(_ expected: String) {
+                diagnostics.error("bad value '\(scalarText(value))' for key '\(key)': expected \(expected)",
+                                  file: file, line: value.mark?.line ?? line, column: value.mark?.column)
+            }
+            if !seen.insert(key).inserted {
+                diagnostics.error("key '\(key)' given twice", file: file, line: line, column: keyNode.mark?.column)
+            }
+            let expected = Profile.keys.first { $0.key == key }?.values ?? ""
+            switch key {
+            case "description":
+                if let text = plainString(value) { profile.description = text } else { bad(expected) }
+            case "target":
+                if let v = plainString(value).flatMap(Profile.Target.init(rawValue:)) { profile.target = v } else { bad(expected) }
+            case "placement":
+                if let v = plainString(value).flatMap(Placement.init(rawValue:)) { profile.placement = v } else { bad(expected) }
+            case "table":
+                if let v = plainString(value), Profile.isSafeName(v, maxLength: 24) { profile.table = v } else { bad(expected) }
+            case "wan_interface":
+                if isNull(value) { profile.wanInterface = nil }
+                else if let v = plainString(value), Profile.isInterfaceName(v) { profile.wanInterface = v } else { bad(expected) }
+            case "tunnel_selection":
+                if let v = plainString(value).flatMap(Profile.TunnelSelection.init(rawValue:)) { profile.tunnelSelection = v } else { bad(expected) }
+            case "tunnel_interfaces":
+                if isNull(value) { profile.tunnelInterfaces = [] }
+                else if case .sequence(let items) = value,
+                        case let names = items.compactMap(plainString), names.count == items.count,
+                        names.allSatisfy(Profile.isInterfaceName) {
+                    profile.tunnelInterfaces = names
+                } else { bad(expected) }
+            case "nat_traversal":
+                if let v = switchText(value).flatMap(Profile.NATTraversal.init(rawValue:)) { profile.natTraversal = v } else { bad(expected) }
+            case "behind_nat":
+                if let v = value.bool { profile.behindNAT = v } else { bad(expected) }
+            case "tcp_mss":
+                if let v = switchText(value).flatMap(Profile.MSSSetting.init(text:)) { profile.tcpMSS = v } else { bad(expected) }
+            case "clear_df":
+                if let v = switchText(value).flatMap(Profile.Switch.init(rawValue:)) { profile.clearDF = v } else { bad(expected) }
+            case "strict":
+                if let v = value.bool { profile.strict = v } else { bad(expected) }
+            case "counters":
+                if let v = value.bool { profile.counters = v } else { bad(expected) }
+            case "comments":
+                if let v = value.bool { profile.comments = v } else { bad(expected) }
+            case "pf_dialect":
+                if let v = plainString(value).flatMap(Profile.PFDialect.init(rawValue:)) { profile.pfDialect = v } else { bad(expected) }
+            case "attach":
+                if isNull(value) { profile.attach = nil } else if let v = plainString(value) { profile.attach = v } else { bad(expected) }
+            case "attach_chains":
+                if isNull(value) { profile.attachChains = [:] }
+                else if case .mapping(let chains) = value {
+                    var map: [String: String] = [:]
+                    for (hook, chain) in chains {
+                        if let hook = plainString(hook), let chain = plainString(chain) { map[hook] = chain } else { bad(expected) }
+                    }
+                    profile.attachChains = map
+                } else { bad(expected) }
+            default:
+                diagnostics.error("unknown key '\(key)'; known keys: " + Profile.keys.map(\.key).joined(separator: ", "),
+                                  file: file, line: line, column: keyNode.mark?.column)
+            }
+        }
+        if !diagnostics.hasErrors {
+            for (key, message) in profile.validationErrors() {
+                let line = mapping.first { $0.key.string == key }?.key.mark?.line
+                diagnostics.error("key '\(key)': \(message)", file: file, line: line)
+            }
+        }
+        if diagnostics.hasErrors { throw ProfileError(diagnostics, exit: .dataError) }
+        return profile
+    }
+
+    private static func plainString(_ node: Node) -> String? {
+        guard case .scalar(let scalar) = node, node.tag.rawValue == Tag.Name.str.rawValue || scalar.style != .plain else {
+            return nil
+        }
+        return scalar.string
+    }
+
+    /// YAML 1.1 readers turn bare `on`/`off` into booleans; accept both spellings for tri-state keys.
+    private static func switchText(_ node: Node) -> String? {
+        guard case .scalar(let scalar) = node else { return nil }
+        switch scalar.string.lowercased() {
+        case "true", "yes": return "on"
+        case "false", "no": return "off"
+        default: return scalar.string
+        }
+    }
+
+    private static func isNull(_ node: Node) -> Bool { node.tag.rawValue == Tag.Name.null.rawValue }
+
+    private static func scalarText(_ node: Node) -> String {
+        if case .scalar(let scalar) = node { return scalar.string }
+        return "(\(node.tag.rawValue.split(separator: ":").last ?? "value"))"
+    }
+
+    private static func yamlDiagnostic(_ error: YamlError, file: String) -> Diagnostic {
+        switch error {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
+             .composer(_, let problem, let mark, _):
+            return Diagnostic(.error, "not valid YAML: \(problem)", file: file, line: mark.line, column: mark.column)
+        default:
+            return Diagnostic(.error, "not valid YAML: \(error)", file: file)
+        }
+    }
+}
