@@ -1,0 +1,278 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Ansible module for cgwfw: firewall rules for the customer gateway side of an AWS Site-to-Site VPN.
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: cgwfw
+short_description: Apply AWS Site-to-Site VPN firewall rules with cgwfw
+description:
+  - Runs C(cgwfw apply --json) (or C(cgwfw remove --json)) on the target, which makes the kernel's
+    nftables table owned by cgwfw equal to the rules compiled from the AWS VPN configuration files in
+    O(configs), in one netlink transaction.
+  - Idempotent. The task reports C(changed) only when the kernel's ruleset actually changed.
+  - In check mode it runs C(cgwfw diff --json) (or C(cgwfw remove --dry-run --json)) and changes nothing;
+    C(changed) then says whether a real run would change the kernel.
+  - With C(--diff) the task shows the owned table before and after, as nft text.
+  - The configuration files contain pre-shared keys. This module never reads or returns their content;
+    cgwfw drops the keys from everything it prints.
+version_added: "1.0.0"
+author:
+  - cgwfw contributors
+requirements:
+  - cgwfw installed on the target (see O(binary)).
+  - CAP_NET_ADMIN on the target (run the task with C(become=true) unless connected as root).
+options:
+  configs:
+    description:
+      - Paths, on the target, of AWS VPN configuration files (Generic text, CustomerGatewayConfiguration
+        XML, describe-vpn-connections JSON, ipsec.conf or VyOS downloads; the format is detected from the
+        content).
+      - All files are applied together as one ruleset. Connections that are in the kernel but in none of
+        these files are removed.
+      - Required when O(state=present).
+    type: list
+    elements: path
+  state:
+    description:
+      - V(present) makes the owned table equal to the rules compiled from O(configs).
+      - V(absent) removes everything cgwfw owns (the table). O(configs) is not needed then.
+    type: str
+    choices: [present, absent]
+    default: present
+  profile:
+    description:
+      - Deployment profile, a built-in name (for example V(linux-host), V(linux-gateway)) or the path of a
+        profile YAML file on the target. cgwfw's default profile is used when omitted.
+    type: str
+  local_address:
+    description:
+      - Replaces the customer gateway outside address found in the configs, for a gateway behind NAT
+        or a configuration that holds a placeholder.
+    type: str
+  nat_traversal:
+    description:
+      - Whether UDP 4500 (NAT-T) is opened for each tunnel. V(auto) decides from the configs, the profile
+        and O(local_address).
+    type: str
+    choices: [auto, 'on', 'off']
+  table:
+    description:
+      - Name of the nftables table cgwfw owns (in the C(inet) family). The profile's name, C(cgwfw) by
+        default, when omitted. Use the same value for V(present) and V(absent).
+    type: str
+  confirm_timeout:
+    description:
+      - Commit-confirm, for changes over the network path the tunnel or the management session uses.
+        The change is applied and the previous owned state is restored automatically unless
+        C(cgwfw confirm) runs on the target within this many seconds.
+      - Run C(cgwfw confirm) in a later task; that task opens a fresh connection, which proves the
+        gateway can still be reached with the new rules.
+      - Ignored in check mode and with O(state=absent).
+    type: int
+  binary:
+    description:
+      - The cgwfw executable on the target, a name looked up in E(PATH) (and the usual sbin directories)
+        or an absolute path.
+    type: str
+    default: cgwfw
+notes:
+  - Supports C(check_mode) and C(diff_mode).
+  - A failed task carries cgwfw's exit status in RV(rc) and its diagnostic in C(msg)
+    (for example the file, line and offending text of a bad configuration, or the missing privilege).
+  - The README of cgwfw describes the profiles, the exit codes, the C(/etc/cgwfw/) layout and the
+    systemd unit.
+'''
+
+EXAMPLES = r'''
+- name: Allow IKE, NAT-T and ESP for the AWS tunnels and clamp MSS
+  cgwfw:
+    configs:
+      - /etc/cgwfw/connections/vpn-0a1b2c3d4e5f60789.txt
+      - /etc/cgwfw/connections/vpn-0fedcba9876543210.xml
+    profile: linux-host
+  become: true
+
+- name: A gateway behind NAT uses its private uplink address and needs NAT-T
+  cgwfw:
+    configs: [/etc/cgwfw/connections/vpn-0a1b2c3d4e5f60789.txt]
+    local_address: 10.0.0.5
+    nat_traversal: "on"
+
+- name: Apply with a safety net; the previous rules come back in 120 s unless confirmed
+  cgwfw:
+    configs: "{{ cgwfw_configs }}"
+    confirm_timeout: 120
+
+- name: Confirm over a fresh connection
+  ansible.builtin.command: cgwfw confirm
+  changed_when: false
+
+- name: Remove everything cgwfw owns
+  cgwfw:
+    state: absent
+'''
+
+RETURN = r'''
+changed:
+  description: Whether the kernel's ruleset changed (in check mode, whether it would change).
+  returned: always
+  type: bool
+table:
+  description: The nftables table cgwfw owns.
+  returned: success
+  type: str
+  sample: inet cgwfw
+added:
+  description: Objects added to the owned table (peer pairs, rules), as cgwfw names them.
+  returned: success
+  type: list
+  elements: str
+  sample: ["peer 198.51.100.7 . 192.0.2.10 (vpn-0a1b2c3d4e5f60789 tunnel 1)"]
+removed:
+  description: Objects removed from the owned table, as cgwfw names them.
+  returned: success
+  type: list
+  elements: str
+  sample: []
+diff:
+  description: The owned table before and after, as nft text. Returned when the task runs with C(--diff).
+  returned: success and diff mode
+  type: dict
+  contains:
+    before:
+      description: The owned table as the kernel held it.
+      type: str
+    after:
+      description: The owned table as cgwfw leaves it (or would leave it, in check mode).
+      type: str
+    before_header:
+      description: Where RV(diff.before) comes from.
+      type: str
+      sample: kernel table inet cgwfw (before)
+    after_header:
+      description: Where RV(diff.after) comes from.
+      type: str
+      sample: kernel table inet cgwfw (after)
+command:
+  description: The cgwfw command line that ran (paths only, never file contents).
+  returned: always
+  type: list
+  elements: str
+  sample: [/usr/local/bin/cgwfw, apply, --json, /etc/cgwfw/connections/vpn-0a1b2c3d4e5f60789.txt]
+rc:
+  description: cgwfw's exit status, a sysexits code (for example 65 bad config, 66 unreadable file, 77 no
+    privilege).
+  returned: failure
+  type: int
+  sample: 65
+'''
+
+import json
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+# `cgwfw diff` exits 1 when it found something to change: that is a result, not an error.
+DIFF_WOULD_CHANGE = 1
+
+
+def build_command(module, binary):
+    p = module.params
+    if p['state'] == 'absent':
+        verb = ['remove', '--dry-run'] if module.check_mode else ['remove']
+    else:
+        verb = ['diff'] if module.check_mode else ['apply']
+    command = [binary] + verb + ['--json']
+    if p['profile']:
+        command += ['--profile', p['profile']]
+    if p['table']:
+        command += ['--table', p['table']]
+    if p['state'] == 'present':
+        if p['local_address']:
+            command += ['--local-address', p['local_address']]
+        if p['nat_traversal']:
+            command += ['--nat-traversal', p['nat_traversal']]
+        if p['confirm_timeout'] is not None and not module.check_mode:
+            command += ['--confirm', str(p['confirm_timeout'])]
+        command += ['--'] + p['configs']
+    return command
+
+
+def succeeded(module, rc):
+    if module.check_mode and module.params['state'] == 'present':
+        return rc in (0, DIFF_WOULD_CHANGE)
+    return rc == 0
+
+
+def parse_report(module, command, rc, stdout, stderr):
+    try:
+        report = json.loads(stdout)
+        if not isinstance(report, dict) or not isinstance(report.get('changed'), bool):
+            raise ValueError('no boolean "changed" key')
+        return report
+    except ValueError as error:
+        module.fail_json(msg='cgwfw printed no usable JSON report (%s)' % error, command=command, rc=rc,
+                         stderr=stderr.strip())
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            configs=dict(type='list', elements='path'),
+            state=dict(type='str', choices=['present', 'absent'], default='present'),
+            profile=dict(type='str'),
+            local_address=dict(type='str'),
+            nat_traversal=dict(type='str', choices=['auto', 'on', 'off']),
+            table=dict(type='str'),
+            confirm_timeout=dict(type='int'),
+            binary=dict(type='str', default='cgwfw'),
+        ),
+        required_if=[('state', 'present', ['configs'])],
+        supports_check_mode=True,
+    )
+    p = module.params
+    if p['state'] == 'present' and not p['configs']:
+        module.fail_json(msg='configs must name at least one configuration file when state=present')
+    if p['confirm_timeout'] is not None and p['confirm_timeout'] < 1:
+        module.fail_json(msg='confirm_timeout must be a positive number of seconds')
+
+    binary = p['binary']
+    if os.path.sep not in binary:
+        binary = module.get_bin_path(binary, required=True, opt_dirs=['/usr/local/sbin', '/usr/local/bin'])
+    command = build_command(module, binary)
+
+    # LANG=C keeps cgwfw's diagnostics in one language for the operator reading the task output.
+    rc, stdout, stderr = module.run_command(command, environ_update={'LANG': 'C', 'LC_ALL': 'C'})
+    if not succeeded(module, rc):
+        diagnostic = stderr.strip() or stdout.strip() or 'cgwfw exited with status %d' % rc
+        module.fail_json(msg=diagnostic, command=command, rc=rc)
+
+    report = parse_report(module, command, rc, stdout, stderr)
+    for warning in report.get('warnings') or []:
+        module.warn(str(warning))
+
+    table = report.get('table') or ''
+    result = dict(
+        changed=report['changed'],
+        table=table,
+        added=report.get('added') or [],
+        removed=report.get('removed') or [],
+        command=command,
+    )
+    if module._diff:
+        texts = report.get('diff') or {}
+        result['diff'] = dict(
+            before=texts.get('before', ''),
+            after=texts.get('after', ''),
+            before_header='kernel table %s (before)' % table,
+            after_header='kernel table %s (%s)' % (table, 'would be' if module.check_mode else 'after'),
+        )
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

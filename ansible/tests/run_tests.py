@@ -1,0 +1,381 @@
+#!/usr/bin/env python3
+"""Tests of the cgwfw Ansible module with the real ansible-playbook and the real cgwfw binary.
+
+Every playbook runs with `-i localhost, -c local` inside a throwaway network namespace, so cgwfw changes
+that namespace's nftables ruleset only. Assertions read the play recap and the kernel (`nft -j list
+ruleset` in the namespace), never the module's own word. Run with the Python of the virtual environment
+that holds ansible-core:
+
+    .venv/bin/python ansible/tests/run_tests.py --cgwfw .build/debug/cgwfw
+
+Ends with a line `ansible: N passed, N failed`.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ANSIBLE_DIR = os.path.dirname(HERE)
+FIXTURES = os.path.join(HERE, 'fixtures')
+TEST_PLAYBOOK = os.path.join(HERE, 'playbooks', 'cgwfw.yml')
+EXAMPLE_PLAYBOOK = os.path.join(ANSIBLE_DIR, 'playbooks', 'aws-vpn-firewall.yml')
+
+# What the fixtures say, written down by hand from the fixture files (customer gateway, AWS endpoint).
+PAIRS_A = {('198.51.100.7', '192.0.2.10'), ('198.51.100.7', '192.0.2.20')}
+PAIRS_B = {('198.51.100.7', '203.0.113.30'), ('198.51.100.7', '203.0.113.40')}
+# Short, so the test can wait past it and see that the confirmed change stayed.
+CONFIRM_TIMEOUT = 8
+FIXTURE_KEYS = ['madeUpKey%sforAnsibleTests' % suffix for suffix in ('A1', 'A2', 'B1', 'B2', 'C1', 'C2')]
+
+# A host firewall someone else owns: cgwfw must leave it exactly as it was.
+FOREIGN_RULESET = """table inet filter {
+    chain input {
+        type filter hook input priority filter; policy accept;
+        ct state established,related accept
+        tcp dport 22 accept
+    }
+}
+table ip nat {
+    chain postrouting {
+        type nat hook postrouting priority srcnat;
+        oifname "eth0" masquerade
+    }
+}
+"""
+
+RECAP = re.compile(r'^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)', re.M)
+
+
+class Failure(Exception):
+    pass
+
+
+def check(condition, message):
+    if not condition:
+        raise Failure(message)
+
+
+class Run:
+    """One ansible-playbook run: exit status, output and the recap counters of localhost."""
+
+    def __init__(self, argv, completed):
+        self.argv = argv
+        self.rc = completed.returncode
+        self.output = completed.stdout + completed.stderr
+        recaps = RECAP.findall(completed.stdout)
+        check(recaps, 'no PLAY RECAP in the output of %s:\n%s' % (' '.join(argv), self.output))
+        _, ok, changed, unreachable, failed = recaps[-1]
+        self.ok, self.changed, self.failed = int(ok), int(changed), int(failed)
+        check(int(unreachable) == 0, 'localhost unreachable:\n' + self.output)
+
+    def expect(self, changed, failed=0):
+        check((self.changed, self.failed) == (changed, failed),
+              'expected changed=%d failed=%d in the recap, got changed=%d failed=%d:\n%s'
+              % (changed, failed, self.changed, self.failed, self.output))
+
+
+class Harness:
+    def __init__(self, cgwfw, workdir):
+        self.cgwfw = cgwfw
+        self.workdir = workdir
+        self.netns = 'cgwfw-ansible-%d' % os.getpid()
+        self.outputs = []
+        bindir = os.path.dirname(sys.executable)
+        self.playbook_bin = os.path.join(bindir, 'ansible-playbook')
+        self.ansible_doc_bin = os.path.join(bindir, 'ansible-doc')
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith('ANSIBLE_')}
+        self.env.update({
+            'ANSIBLE_LIBRARY': os.path.join(ANSIBLE_DIR, 'library'),
+            'ANSIBLE_ROLES_PATH': os.path.join(ANSIBLE_DIR, 'roles'),
+            'ANSIBLE_HOME': os.path.join(workdir, 'ansible-home'),
+            'ANSIBLE_LOCAL_TEMP': os.path.join(workdir, 'ansible-tmp'),
+            'ANSIBLE_REMOTE_TEMP': os.path.join(workdir, 'ansible-tmp'),
+            'ANSIBLE_NOCOLOR': '1',
+            'ANSIBLE_RETRY_FILES_ENABLED': '0',
+            'ANSIBLE_LOCALHOST_WARNING': '0',
+            'ANSIBLE_INVENTORY_UNPARSED_WARNING': '0',
+            'PYTHONDONTWRITEBYTECODE': '1',
+        })
+
+    def __enter__(self):
+        subprocess.run(['ip', 'netns', 'add', self.netns], check=True)
+        subprocess.run(['ip', 'netns', 'exec', self.netns, 'ip', 'link', 'set', 'lo', 'up'], check=True)
+        return self
+
+    def __exit__(self, *exc):
+        subprocess.run(['ip', 'netns', 'del', self.netns], check=False)
+
+    def in_netns(self, argv):
+        return ['ip', 'netns', 'exec', self.netns] + argv
+
+    def playbook(self, playbook, extra_vars, *flags):
+        variables = dict(extra_vars, cgwfw_binary=self.cgwfw, ansible_python_interpreter=sys.executable)
+        argv = [self.playbook_bin, '-i', 'localhost,', '-c', 'local', '-e', json.dumps(variables)]
+        argv += list(flags) + [playbook]
+        completed = subprocess.run(self.in_netns(argv), cwd=self.workdir, env=self.env,
+                                   capture_output=True, text=True, timeout=300)
+        self.outputs.append(completed.stdout + completed.stderr)
+        return Run(argv, completed)
+
+    def module(self, *flags, **extra_vars):
+        return self.playbook(TEST_PLAYBOOK, extra_vars, *flags)
+
+    def ruleset(self):
+        listing = subprocess.run(self.in_netns(['nft', '-j', 'list', 'ruleset']), check=True,
+                                 capture_output=True, text=True).stdout
+        return [item for item in json.loads(listing)['nftables'] if 'metainfo' not in item]
+
+    def fixture(self, name):
+        """Copies a fixture to the work dir: the 'target' paths the playbooks name."""
+        path = os.path.join(self.workdir, name)
+        shutil.copyfile(os.path.join(FIXTURES, name), path)
+        os.chmod(path, 0o600)
+        return path
+
+
+def tables(ruleset):
+    return {(item['table']['family'], item['table']['name']) for item in ruleset if 'table' in item}
+
+
+def peer_pairs(ruleset, table='cgwfw'):
+    """Address pairs held in the concatenated-set elements of the inet table, direction ignored."""
+    pairs = set()
+    for item in ruleset:
+        nft_set = item.get('set')
+        if not nft_set or nft_set['table'] != table or nft_set['family'] != 'inet':
+            continue
+        for element in nft_set.get('elem', []):
+            if isinstance(element, dict) and 'elem' in element:
+                element = element['elem']['val']
+            if isinstance(element, dict) and 'concat' in element:
+                pairs.add(frozenset(element['concat']))
+    return pairs
+
+
+def table_of(item):
+    kind, body = next(iter(item.items()))
+    return body['name'] if kind == 'table' else body.get('table')
+
+
+def without_table(ruleset, name):
+    return [item for item in ruleset if table_of(item) != name]
+
+
+def unordered(pairs):
+    return {frozenset(pair) for pair in pairs}
+
+
+# ---- cases -----------------------------------------------------------------------------------------
+
+def case_ansible_doc_renders(h):
+    doc = subprocess.run([h.ansible_doc_bin, '-M', os.path.join(ANSIBLE_DIR, 'library'), 'cgwfw'],
+                         env=h.env, cwd=h.workdir, capture_output=True, text=True)
+    check(doc.returncode == 0, 'ansible-doc failed:\n' + doc.stderr)
+    for option in ('configs', 'state', 'profile', 'local_address', 'nat_traversal', 'table', 'confirm_timeout',
+                   'binary', 'EXAMPLES', 'RETURN VALUES'):
+        check(option in doc.stdout, 'ansible-doc output lacks %s' % option)
+
+
+def case_documentation_matches_argument_spec(h):
+    """Every option in DOCUMENTATION exists in the argument spec with the same type, default and choices."""
+    as_json = subprocess.run([h.ansible_doc_bin, '--json', '-M', os.path.join(ANSIBLE_DIR, 'library'), 'cgwfw'],
+                             env=h.env, cwd=h.workdir, capture_output=True, text=True, check=True)
+    documented = json.loads(as_json.stdout)['cgwfw']['doc']['options']
+    sys.path.insert(0, os.path.join(ANSIBLE_DIR, 'library'))
+    import cgwfw as module_source
+    import ansible.module_utils.basic as basic
+    captured = {}
+
+    class Captured(Exception):
+        pass
+
+    def capture(**kwargs):
+        captured.update(kwargs)
+        raise Captured()
+    real = basic.AnsibleModule
+    module_source.AnsibleModule = capture
+    try:
+        module_source.main()
+    except Captured:
+        pass
+    finally:
+        module_source.AnsibleModule = real
+    spec = captured['argument_spec']
+    check(set(spec) == set(documented), 'documented %s, argument_spec %s' % (sorted(documented), sorted(spec)))
+    for name, entry in spec.items():
+        doc = documented[name]
+        check(doc.get('type', 'str') == entry.get('type', 'str'), '%s: type differs' % name)
+        check(doc.get('default') == entry.get('default'), '%s: default differs' % name)
+        check(doc.get('choices') == entry.get('choices'), '%s: choices differ' % name)
+        check(doc.get('elements') == entry.get('elements'), '%s: elements differ' % name)
+    check(captured.get('supports_check_mode') is True, 'supports_check_mode is not set')
+
+
+def case_first_run_changes_second_does_not(h):
+    a = h.fixture('vpn-a.txt')
+    h.module(cgwfw_configs=[a]).expect(changed=1)
+    ruleset = h.ruleset()
+    check(('inet', 'cgwfw') in tables(ruleset), 'no table inet cgwfw after the first run')
+    check(peer_pairs(ruleset) == unordered(PAIRS_A), 'kernel peer pairs %s, expected %s'
+          % (peer_pairs(ruleset), unordered(PAIRS_A)))
+    second = h.module(cgwfw_configs=[a])
+    second.expect(changed=0)
+    check(h.ruleset() == ruleset, 'the second run changed the kernel state')
+
+
+def case_check_diff_shows_change_and_leaves_kernel(h):
+    a, b = h.fixture('vpn-a.txt'), h.fixture('vpn-b.txt')
+    h.module(cgwfw_configs=[a])
+    before = h.ruleset()
+    run = h.module('--check', '--diff', cgwfw_configs=[a, b])
+    run.expect(changed=1)
+    check(h.ruleset() == before, 'check mode changed the kernel state')
+    added_lines = [line for line in run.output.splitlines() if line.startswith('+') and '203.0.113.30' in line]
+    check(added_lines, 'the diff shows no added line with 203.0.113.30:\n' + run.output)
+    check('kernel table inet cgwfw (before)' in run.output, 'the diff has no before header:\n' + run.output)
+    unchanged = h.module('--check', '--diff', cgwfw_configs=[a])
+    unchanged.expect(changed=0)
+
+
+def case_connection_added_then_removed(h):
+    a, b = h.fixture('vpn-a.txt'), h.fixture('vpn-b.txt')
+    h.module(cgwfw_configs=[a])
+    h.module(cgwfw_configs=[a, b]).expect(changed=1)
+    check(peer_pairs(h.ruleset()) == unordered(PAIRS_A | PAIRS_B), 'after adding B: %s' % peer_pairs(h.ruleset()))
+    h.module(cgwfw_configs=[a]).expect(changed=1)
+    check(peer_pairs(h.ruleset()) == unordered(PAIRS_A), 'after dropping B: %s' % peer_pairs(h.ruleset()))
+
+
+def case_bad_config_fails_with_diagnostic_and_changes_nothing(h):
+    a, bad = h.fixture('vpn-a.txt'), h.fixture('bad-placeholder.txt')
+    h.module(cgwfw_configs=[a])
+    before = h.ruleset()
+    run = h.module(cgwfw_configs=[a, bad])
+    run.expect(changed=0, failed=1)
+    check(run.rc != 0, 'ansible-playbook exited 0 although the task failed')
+    check('YOUR_UPLINK_ADDRESS' in run.output and 'bad-placeholder.txt' in run.output,
+          "the failure does not carry cgwfw's diagnostic (file and offending text):\n" + run.output)
+    check(h.ruleset() == before, 'a failed apply changed the kernel state')
+
+
+def case_absent_removes_only_what_cgwfw_owns(h):
+    foreign = os.path.join(h.workdir, 'foreign.nft')
+    with open(foreign, 'w') as script:
+        script.write(FOREIGN_RULESET)
+    subprocess.run(h.in_netns(['nft', '-f', foreign]), check=True)
+    foreign_state = h.ruleset()
+    a = h.fixture('vpn-a.txt')
+    h.module(cgwfw_configs=[a]).expect(changed=1)
+    check(without_table(h.ruleset(), 'cgwfw') == foreign_state, 'apply touched tables cgwfw does not own')
+    h.module('--check', cgwfw_state='absent').expect(changed=1)
+    check(('inet', 'cgwfw') in tables(h.ruleset()), 'check mode removed the table')
+    h.module(cgwfw_state='absent').expect(changed=1)
+    check(h.ruleset() == foreign_state, 'state=absent left something behind or touched a foreign table')
+    h.module(cgwfw_state='absent').expect(changed=0)
+
+
+def case_custom_table(h):
+    a = h.fixture('vpn-a.txt')
+    h.module(cgwfw_configs=[a], cgwfw_table='vpnedge').expect(changed=1)
+    check(('inet', 'vpnedge') in tables(h.ruleset()), 'no table inet vpnedge')
+    check(peer_pairs(h.ruleset(), 'vpnedge') == unordered(PAIRS_A), 'wrong pairs in inet vpnedge')
+    h.module(cgwfw_state='absent', cgwfw_table='vpnedge').expect(changed=1)
+    check(('inet', 'vpnedge') not in tables(h.ruleset()), 'table inet vpnedge left behind')
+
+
+def case_example_playbook_applies_and_confirms(h):
+    """The shipped example: copies configs, applies with a confirm timeout, confirms over a new connection."""
+    config_dir = os.path.join(h.workdir, 'etc-cgwfw', 'connections')
+    variables = dict(cgwfw_hosts='all', ansible_become=False, cgwfw_config_dir=config_dir, cgwfw_boot_service=False,
+                     cgwfw_config_files=[os.path.join(FIXTURES, 'vpn-a.txt')],
+                     cgwfw_confirm_timeout=CONFIRM_TIMEOUT)
+    first = h.playbook(EXAMPLE_PLAYBOOK, variables, '--diff')
+    check(first.failed == 0 and first.changed >= 2, 'first run of the example:\n' + first.output)
+    check('TASK [cgwfw : Confirm the change]' in first.output and 'skipping' not in
+          first.output.split('TASK [cgwfw : Confirm the change]')[1].split('TASK')[0],
+          'the example did not run cgwfw confirm after a change:\n' + first.output)
+    time.sleep(CONFIRM_TIMEOUT + 1)
+    check(peer_pairs(h.ruleset()) == unordered(PAIRS_A),
+          'the confirmed change did not stay past the timeout: %s' % peer_pairs(h.ruleset()))
+    check(oct(os.stat(config_dir).st_mode & 0o777) == '0o700', 'config dir is not 0700')
+    copied = os.path.join(config_dir, 'vpn-a.txt')
+    check(oct(os.stat(copied).st_mode & 0o777) == '0o600', 'copied config is not 0600')
+    h.playbook(EXAMPLE_PLAYBOOK, variables, '--diff').expect(changed=0)
+    variables['cgwfw_config_files'] = [os.path.join(FIXTURES, 'vpn-b.txt')]
+    third = h.playbook(EXAMPLE_PLAYBOOK, variables)
+    check(third.failed == 0 and third.changed >= 2, 'switching the example to vpn-b:\n' + third.output)
+    check(not os.path.exists(copied), 'the config no longer listed was left on the target')
+    check(peer_pairs(h.ruleset()) == unordered(PAIRS_B), 'after switching to vpn-b: %s' % peer_pairs(h.ruleset()))
+
+
+def case_no_key_in_any_output(h):
+    """Runs last: nothing Ansible printed in any case holds a pre-shared key of the fixtures."""
+    check(h.outputs, 'no ansible output was collected')
+    for output in h.outputs:
+        for key in FIXTURE_KEYS:
+            check(key not in output, 'a pre-shared key appears in ansible output')
+
+
+CASES = [
+    case_ansible_doc_renders,
+    case_documentation_matches_argument_spec,
+    case_first_run_changes_second_does_not,
+    case_check_diff_shows_change_and_leaves_kernel,
+    case_connection_added_then_removed,
+    case_bad_config_fails_with_diagnostic_and_changes_nothing,
+    case_absent_removes_only_what_cgwfw_owns,
+    case_custom_table,
+    case_example_playbook_applies_and_confirms,
+    case_no_key_in_any_output,
+]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--cgwfw', required=True, help='the cgwfw binary to drive')
+    parser.add_argument('-k', dest='only', help='run only cases whose name contains this')
+    options = parser.parse_args()
+    cgwfw = os.path.abspath(options.cgwfw)
+    cases = [case for case in CASES if not options.only or options.only in case.__name__]
+    if os.geteuid() != 0:
+        print('ansible: SKIPPED all %d cases: network namespaces and nftables need root' % len(cases))
+        print('ansible: 0 passed, 0 failed, %d skipped' % len(cases))
+        return 0
+    if not os.access(cgwfw, os.X_OK):
+        print('ansible: %s is not an executable cgwfw binary' % cgwfw)
+        print('ansible: 0 passed, %d failed' % len(cases))
+        return 1
+    passed = failed = 0
+    workroot = tempfile.mkdtemp(prefix='cgwfw-ansible-')
+    outputs = []
+    try:
+        for case in cases:
+            workdir = os.path.join(workroot, case.__name__)
+            os.makedirs(workdir)
+            try:
+                with Harness(cgwfw, workdir) as harness:
+                    harness.outputs = outputs
+                    case(harness)
+                passed += 1
+                print('PASS %s' % case.__name__)
+            except Exception as error:  # one broken case must not hide the others
+                failed += 1
+                detail = str(error) if isinstance(error, Failure) else traceback.format_exc()
+                print('FAIL %s: %s' % (case.__name__, detail))
+            sys.stdout.flush()
+    finally:
+        shutil.rmtree(workroot, ignore_errors=True)
+    print('ansible: %d passed, %d failed' % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
