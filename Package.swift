@@ -26,7 +26,7 @@ let package = Package(
             "CGWFWModel", "CGWFWInput", "CGWFWCompiler", "CGWFWNetlink",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "CGWFWInputTests", dependencies: ["CGWFWInput", "CGWFWModel"]),
+        .testTarget(name: "CGWFWInputTests", dependencies: ["CGWFWInput", "CGWFWModel"], exclude: ["Fixtures"]),
         .testTarget(name: "CGWFWCompilerTests", dependencies: ["CGWFWCompiler", "CGWFWInput", "CGWFWModel"]),
         .testTarget(name: "CGWFWNetlinkTests", dependencies: ["CGWFWNetlink", "CGWFWCompiler", "CGWFWInput", "CGWFWModel"]),
         .testTarget(name: "CLITests", dependencies: ["CGWFWModel"]),

@@ -1,4 +1,5 @@
 import CGWFWModel
+import Foundation
 
 /// An input file that cannot be read at all (exit 66), as opposed to one that reads but is wrong (65).
 public struct UnreadableInput: Error, CustomStringConvertible {
@@ -13,12 +14,114 @@ public struct UnreadableInput: Error, CustomStringConvertible {
 
 /// Entry point of the input stage: files (or `-` for stdin) → validated connections + diagnostics.
 public enum InputLoader {
+    /// No AWS configuration comes near this; anything bigger is refused unparsed.
+    public static let maxInputBytes = 64 << 20
+    /// How standard input is named in diagnostics and in `Connection.source`.
+    public static let standardInputName = "<stdin>"
+
     /// - Parameters:
     ///   - format: nil detects each file's format from its content.
     ///   - localAddress: replaces the customer gateway outside address of every tunnel (`--local-address`).
     public static func load(paths: [String], format: InputFormat? = nil,
                             localAddress: IPAddress? = nil) throws(UnreadableInput) -> ParseResult {
-        // Placeholder until the parsers land: reads nothing.
-        ParseResult()
+        var inputs: [(name: String, bytes: [UInt8])] = []
+        for path in paths {
+            let name = path == "-" ? standardInputName : path
+            inputs.append((name, try read(path)))
+        }
+        return load(contents: inputs, format: format, localAddress: localAddress)
+    }
+
+    /// The same for inputs already in memory (tests, generated configs).
+    public static func load(contents inputs: [(name: String, bytes: [UInt8])], format: InputFormat? = nil,
+                            localAddress: IPAddress? = nil) -> ParseResult {
+        var builder = ModelBuilder(localAddress: localAddress)
+        var all = Diagnostics()
+        if let localAddress, let reason = localAddress.unusableAsOutsideAddress {
+            all.error("--local-address \(localAddress) is \(reason), not usable as a tunnel endpoint")
+        }
+        for input in inputs {
+            var diagnostics = FileDiagnostics(file: input.name)
+            if input.bytes.count > maxInputBytes {
+                diagnostics.error("input is larger than \(maxInputBytes >> 20) MiB; not an AWS VPN configuration",
+                                  at: SourcePosition(line: 1))
+            } else {
+                let source = SourceText(name: input.name, bytes: input.bytes)
+                let parsed = parse(source, format: format, diagnostics: &diagnostics)
+                builder.add(parsed, source: input.name, diagnostics: &diagnostics)
+            }
+            all.append(contentsOf: diagnostics.diagnostics)
+        }
+        return builder.finish(with: all)
+    }
+
+    static func parse(_ source: SourceText, format: InputFormat?, diagnostics: inout FileDiagnostics) -> ParsedFile {
+        let start = SourcePosition(line: 1)
+        if source.isBlank {
+            diagnostics.error("empty input: no VPN configuration in it", at: start)
+            return ParsedFile()
+        }
+        if source.looksBinary {
+            diagnostics.error("binary data, not a text VPN configuration", at: start)
+            return ParsedFile()
+        }
+        let chosen: InputFormat
+        if let format {
+            chosen = format
+        } else {
+            switch FormatDetector.detect(source) {
+            case .format(let detected):
+                chosen = detected
+            case .unsupportedVendor(let vendor, let line):
+                diagnostics.error("\(vendor) download: format not supported yet; download the Generic or the "
+                                  + "Openswan/strongSwan configuration of this VPN instead",
+                                  at: SourcePosition(line: line))
+                return ParsedFile()
+            case .unknown:
+                diagnostics.error("not an AWS VPN configuration cgwfw knows (Generic text, CustomerGatewayConfiguration "
+                                  + "XML, describe-vpn-connections JSON, ipsec.conf or VyOS download)", at: start)
+                return ParsedFile()
+            }
+        }
+        switch chosen {
+        case .generic:
+            return GenericParser.parse(source, diagnostics: &diagnostics)
+        case .xml:
+            return ParsedFile(connections: XMLConfigParser.parse(source.text, diagnostics: &diagnostics).map { [$0] } ?? [])
+        case .describeJSON:
+            return DescribeJSONParser.parse(source, diagnostics: &diagnostics)
+        case .ipsecConf:
+            return IPsecConfParser.parse(source, diagnostics: &diagnostics)
+        case .vyos:
+            return VyOSParser.parse(source, diagnostics: &diagnostics)
+        }
+    }
+
+    /// Reads a file or standard input, at most `maxInputBytes + 1` bytes (enough to tell it is too big).
+    static func read(_ path: String) throws(UnreadableInput) -> [UInt8] {
+        let descriptor: Int32
+        if path == "-" {
+            descriptor = STDIN_FILENO
+        } else {
+            descriptor = open(path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else { throw UnreadableInput(path: path, reason: String(cString: strerror(errno))) }
+        }
+        defer { if descriptor != STDIN_FILENO { close(descriptor) } }
+        var status = stat()
+        if fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFDIR {
+            throw UnreadableInput(path: path, reason: "is a directory")
+        }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while bytes.count <= maxInputBytes {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw UnreadableInput(path: path == "-" ? standardInputName : path, reason: String(cString: strerror(errno)))
+            }
+            if count == 0 { break }
+            bytes.append(contentsOf: chunk[0..<count])
+        }
+        return bytes
     }
 }

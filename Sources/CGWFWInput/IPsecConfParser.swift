@@ -1,0 +1,141 @@
+import CGWFWModel
+
+/// ipsec.conf-style downloads (Openswan, Libreswan, strongSwan): one `conn` block per tunnel with the AWS
+/// endpoint in `right=` and the customer gateway in `left=` (when it is an address) or `leftid=`, plus the
+/// `ipsec.secrets` lines, which are skipped unread. These downloads carry no MSS or DF settings.
+enum IPsecConfParser {
+    private struct Block {
+        var name: String
+        var position: SourcePosition
+        var values: [String: Located] = [:]
+    }
+
+    static func parse(_ source: SourceText, diagnostics: inout FileDiagnostics) -> ParsedFile {
+        var connection = RawConnection(format: .ipsecConf, position: SourcePosition(line: 1), carriesMSSAndDF: false)
+        var blocks: [Block] = []
+        var defaults: [String: Located] = [:]
+        var setup: [String: Located] = [:]
+        var current: Block?
+
+        func close() {
+            guard let block = current else { return }
+            switch block.name {
+            case "%default": defaults.merge(block.values) { $1 }
+            case "config setup": setup.merge(block.values) { $1 }
+            default: blocks.append(block)
+            }
+            current = nil
+        }
+
+        for (number, line) in source.inspectableLines() {
+            let content = line.trimmed
+            if content.isEmpty || content.hasPrefix("#") { continue }
+            let indented = line.first?.isWhitespace == true
+            if !indented {
+                close()
+                let words = content.split(whereSeparator: { $0 == " " || $0 == "\t" })
+                if words.count == 2, words[0] == "conn" {
+                    current = Block(name: String(words[1]), position: SourcePosition(line: number))
+                } else if words.count == 2, words[0] == "config", words[1] == "setup" {
+                    current = Block(name: "config setup", position: SourcePosition(line: number))
+                } else if let (label, value, _) = GenericParser.labelAndValue(content) {
+                    switch label {
+                    case "your vpn connection id": connection.id = awsID(value)
+                    case "your virtual private gateway id", "your transit gateway id":
+                        connection.gatewayID = awsID(value) ?? connection.gatewayID
+                    case "your customer gateway id": connection.customerGatewayID = awsID(value)
+                    default: break
+                    }
+                }
+                continue
+            }
+            guard current != nil, let equals = content.firstIndex(of: "=") else { continue }
+            let key = content[..<equals].trimmed.lowercased()
+            let rawValue = content[content.index(after: equals)...]
+            let value = rawValue.unquoted
+            let column = SourceText.column(of: value.startIndex, in: line)
+            current!.values[key] = Located(text: String(value), position: SourcePosition(line: number, column: column))
+        }
+        close()
+
+        for block in blocks {
+            let values = defaults.merging(block.values) { $1 }
+            guard let right = values["right"] else { continue }
+            var tunnel = RawTunnel(number: connection.tunnels.count + 1, position: block.position)
+            tunnel.vpnGatewayAddress = right
+            if let left = values["left"], IPAddress(left.text) != nil {
+                tunnel.customerGatewayAddress = left
+            } else if let leftID = values["leftid"] {
+                tunnel.customerGatewayAddress = leftID
+            } else {
+                tunnel.customerGatewayAddress = values["left"]
+            }
+            let ike = proposals(values["ike"]?.text)
+            tunnel.ikeEncryption = ike.encryption
+            tunnel.ikeIntegrity = ike.integrity
+            let esp = proposals((values["phase2alg"] ?? values["esp"])?.text)
+            tunnel.ipsecEncryption = esp.encryption
+            tunnel.ipsecIntegrity = esp.integrity
+            tunnel.ikeVersion = ikeVersion(values)
+            tunnel.dpdIntervalSeconds = values["dpddelay"].flatMap { leadingInteger($0.text) }
+            tunnel.natTraversal = natTraversal(values, setup: setup)
+            if let updown = values["leftupdown"]?.text {
+                tunnel.insideCIDR = option("-ll", in: updown)
+            }
+            connection.tunnels.append(tunnel)
+        }
+        if let first = connection.tunnels.first { connection.position = first.position }
+        return ParsedFile(connections: [connection])
+    }
+
+    /// "aes128-sha1;modp1024,aes256-sha2_512" → encryption [aes128, aes256], integrity [sha1, sha2_512].
+    static func proposals(_ text: String?) -> (encryption: [String], integrity: [String]) {
+        var encryption: [String] = []
+        var integrity: [String] = []
+        for proposal in (text ?? "").split(separator: ",") {
+            for token in proposal.split(whereSeparator: { $0 == "-" || $0 == ";" }).map({ $0.lowercased() }) {
+                if token.hasPrefix("modp") || token.hasPrefix("ecp") || token.hasPrefix("curve") || token.hasPrefix("x25519") {
+                    continue
+                }
+                if token.hasPrefix("sha") || token.hasPrefix("md5") || token.hasPrefix("aesxcbc")
+                    || token.hasPrefix("prf") {
+                    integrity.append(token)
+                } else if !token.hasSuffix("!") {
+                    encryption.append(token)
+                }
+            }
+        }
+        return (encryption, integrity)
+    }
+
+    private static func ikeVersion(_ values: [String: Located]) -> IKEVersion? {
+        switch values["keyexchange"]?.text.lowercased() {
+        case "ikev1": return .ikev1
+        case "ikev2": return .ikev2
+        default: break
+        }
+        switch values["ikev2"]?.text.lowercased() {
+        case "insist", "yes": return .ikev2
+        case "no", "never": return .ikev1
+        default: return nil
+        }
+    }
+
+    private static func natTraversal(_ values: [String: Located], setup: [String: Located]) -> Bool? {
+        if values["forceencaps"]?.text.lowercased() == "yes" || values["encapsulation"]?.text.lowercased() == "yes" {
+            return true
+        }
+        switch setup["nat_traversal"]?.text.lowercased() {
+        case "yes": return true
+        case "no": return false
+        default: return nil
+        }
+    }
+
+    /// The word after `flag` in an updown command line ("… -ll 169.254.1.2/30 …").
+    private static func option(_ flag: String, in command: String) -> String? {
+        let words = command.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\"" })
+        guard let index = words.firstIndex(where: { $0 == flag }), index + 1 < words.count else { return nil }
+        return String(words[index + 1])
+    }
+}

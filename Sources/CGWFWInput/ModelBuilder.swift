@@ -1,0 +1,159 @@
+import CGWFWModel
+
+/// Validates what the parsers found and turns it into the connection model: addresses checked, MSS decided,
+/// `--local-address` applied, duplicate tunnels merged. Every problem becomes a diagnostic.
+struct ModelBuilder {
+    /// The MSS range that makes sense for an IPsec tunnel over a 1500-byte path.
+    static let plausibleMSS = 536...1460
+
+    let localAddress: IPAddress?
+    private(set) var result = ParseResult()
+    /// Address pairs already taken, with the tunnel that took them (for the merge note).
+    private var seenPairs: [PairKey: String] = [:]
+
+    private struct PairKey: Hashable {
+        var customerGateway: IPAddress
+        var vpnGateway: IPAddress
+    }
+
+    init(localAddress: IPAddress?) {
+        self.localAddress = localAddress
+    }
+
+    mutating func add(_ parsed: ParsedFile, source: String, diagnostics: inout FileDiagnostics) {
+        result.skipped.append(contentsOf: parsed.skipped)
+        for raw in parsed.connections {
+            if let connection = build(raw, source: source, diagnostics: &diagnostics) {
+                result.connections.append(connection)
+            }
+        }
+    }
+
+    mutating func finish(with diagnostics: Diagnostics) -> ParseResult {
+        result.diagnostics.append(contentsOf: diagnostics)
+        return result
+    }
+
+    private mutating func build(_ raw: RawConnection, source: String,
+                                diagnostics: inout FileDiagnostics) -> Connection? {
+        let name = raw.id.map { $0.count > 4 ? $0 : "connection" } ?? "connection"
+        if raw.tunnels.isEmpty {
+            diagnostics.error("\(name): no IPsec tunnel found (truncated or incomplete file?)", at: raw.position)
+            return nil
+        }
+        if raw.tunnels.count < 2 {
+            diagnostics.warning("\(name) has \(raw.tunnels.count) tunnel; AWS requires both tunnels of a VPN "
+                                + "connection to be configured", at: raw.position)
+        }
+        if !raw.carriesMSSAndDF {
+            diagnostics.note("\(name): a \(raw.format.rawValue) download carries no TCP MSS or DF setting; "
+                             + "using AWS's defaults (MSS \(AWSDefaults.tcpMSS), clear DF)", at: raw.position)
+        }
+        var replacedTexts: Set<String> = []
+        var tunnels: [Tunnel] = []
+        for rawTunnel in raw.tunnels {
+            let label = "\(name) tunnel \(rawTunnel.number)"
+            guard let tunnel = buildTunnel(rawTunnel, label: label, connection: raw,
+                                           replacedTexts: &replacedTexts, diagnostics: &diagnostics) else { continue }
+            let key = PairKey(customerGateway: tunnel.customerGatewayAddress, vpnGateway: tunnel.vpnGatewayAddress)
+            if let first = seenPairs[key] {
+                diagnostics.note("\(label) repeats the address pair \(tunnel.customerGatewayAddress) ↔ "
+                                 + "\(tunnel.vpnGatewayAddress) of \(first); merged into one", at: rawTunnel.position)
+                continue
+            }
+            seenPairs[key] = label
+            tunnels.append(tunnel)
+        }
+        guard !tunnels.isEmpty else { return nil }
+        return Connection(id: raw.id, customerGatewayID: raw.customerGatewayID, gatewayID: raw.gatewayID,
+                          source: source, format: raw.format, tunnels: tunnels, accelerated: raw.accelerated)
+    }
+
+    private func buildTunnel(_ raw: RawTunnel, label: String, connection: RawConnection,
+                             replacedTexts: inout Set<String>, diagnostics: inout FileDiagnostics) -> Tunnel? {
+        var failed = false
+        let vpnGateway = outsideAddress(raw.vpnGatewayAddress, role: "AWS", label: label, tunnelPosition: raw.position,
+                                        diagnostics: &diagnostics)
+        if vpnGateway == nil { failed = true }
+
+        var customerGateway: IPAddress?
+        if let localAddress {
+            customerGateway = localAddress
+            if let text = raw.customerGatewayAddress, IPAddress(text.text) != localAddress,
+               replacedTexts.insert(text.text).inserted {
+                diagnostics.note("customer gateway outside address '\(text.text)' replaced by --local-address "
+                                 + "\(localAddress)", at: text.position)
+            }
+        } else {
+            customerGateway = outsideAddress(raw.customerGatewayAddress, role: "customer gateway", label: label,
+                                             tunnelPosition: raw.position, diagnostics: &diagnostics)
+            if customerGateway == nil { failed = true }
+        }
+
+        if let customerGateway, let vpnGateway, customerGateway.family != vpnGateway.family {
+            diagnostics.error("\(label): customer gateway address \(customerGateway) and AWS address \(vpnGateway) "
+                              + "are of different families", at: raw.vpnGatewayAddress?.position ?? raw.position)
+            failed = true
+        }
+
+        var configMSS: Int?
+        if let mssText = raw.tcpMSS {
+            if let value = leadingInteger(mssText.text), ModelBuilder.plausibleMSS.contains(value) {
+                configMSS = value
+            } else {
+                diagnostics.error("\(label): TCP MSS '\(mssText.text)' is not a number in "
+                                  + "\(ModelBuilder.plausibleMSS.lowerBound)–\(ModelBuilder.plausibleMSS.upperBound)",
+                                  at: mssText.position)
+                failed = true
+            }
+        }
+        guard !failed, let customerGateway, let vpnGateway else { return nil }
+
+        var tunnel = Tunnel(number: raw.number, customerGatewayAddress: customerGateway, vpnGatewayAddress: vpnGateway,
+                            configCustomerGatewayAddress: raw.customerGatewayAddress?.text,
+                            insideCIDR: raw.insideCIDR, configTCPMSS: configMSS,
+                            clearDF: raw.clearDF ?? AWSDefaults.clearDF, mtu: raw.mtu, ikeVersion: raw.ikeVersion,
+                            ikeEncryption: raw.ikeEncryption, ikeIntegrity: raw.ikeIntegrity,
+                            ipsecEncryption: raw.ipsecEncryption, ipsecIntegrity: raw.ipsecIntegrity,
+                            natTraversal: raw.natTraversal, fragmentBeforeEncryption: raw.fragmentBeforeEncryption,
+                            dpdIntervalSeconds: raw.dpdIntervalSeconds, bgpNeighbor: raw.bgpNeighbor,
+                            bgpASN: raw.bgpASN, line: raw.position.line)
+        let strongIntegrity = tunnel.usesSHA2_384or512
+        tunnel.tcpMSS = Tunnel.effectiveMSS(config: configMSS, sha2_384or512: strongIntegrity)
+        if strongIntegrity && tunnel.tcpMSS != (configMSS ?? AWSDefaults.tcpMSS) {
+            diagnostics.note("\(label) may negotiate SHA2-384/SHA2-512 integrity: TCP MSS \(tunnel.tcpMSS) "
+                             + "instead of \(configMSS ?? AWSDefaults.tcpMSS), as AWS requires", at: raw.position)
+        }
+        if connection.carriesMSSAndDF && configMSS == nil {
+            diagnostics.note("\(label): the config states no TCP MSS; using AWS's default \(AWSDefaults.tcpMSS)",
+                             at: raw.position)
+        }
+        for (role, address, located) in [("customer gateway", customerGateway, raw.customerGatewayAddress),
+                                         ("AWS", vpnGateway, raw.vpnGatewayAddress)] where address.isPrivate {
+            diagnostics.note("\(label): \(role) outside address \(address) is in a private range (fine for "
+                             + "Private IP VPN over Direct Connect)", at: located?.position ?? raw.position)
+        }
+        return tunnel
+    }
+
+    private func outsideAddress(_ located: Located?, role: String, label: String, tunnelPosition: SourcePosition,
+                                diagnostics: inout FileDiagnostics) -> IPAddress? {
+        guard let located, !located.text.isEmpty else {
+            diagnostics.error("\(label): no \(role) outside address found (truncated or incomplete file?)",
+                              at: tunnelPosition)
+            return nil
+        }
+        guard let address = IPAddress(located.text) else {
+            let hint = role == "customer gateway" ? "; for a placeholder or a gateway behind NAT use --local-address" : ""
+            diagnostics.error("\(label): \(role) outside address '\(located.text)' is not an IP address\(hint)",
+                              at: located.position)
+            return nil
+        }
+        if let reason = address.unusableAsOutsideAddress {
+            diagnostics.error("\(label): \(role) outside address '\(located.text)' is \(reason), not usable as a "
+                              + "tunnel endpoint", at: located.position)
+            return nil
+        }
+        return address
+    }
+}

@@ -1,0 +1,67 @@
+import CGWFWModel
+
+/// A tunnel as a parser found it: texts with their positions, nothing validated yet.
+struct RawTunnel {
+    var number: Int
+    var position: SourcePosition
+    var customerGatewayAddress: Located?
+    var vpnGatewayAddress: Located?
+    var insideCIDR: String?
+    var tcpMSS: Located?
+    var clearDF: Bool?
+    var mtu: Int?
+    var ikeVersion: IKEVersion?
+    var ikeEncryption: [String] = []
+    var ikeIntegrity: [String] = []
+    var ipsecEncryption: [String] = []
+    var ipsecIntegrity: [String] = []
+    var natTraversal: Bool?
+    var fragmentBeforeEncryption: Bool?
+    var dpdIntervalSeconds: Int?
+    var bgpNeighbor: String?
+    var bgpASN: String?
+
+    init(number: Int, position: SourcePosition) {
+        self.number = number
+        self.position = position
+    }
+}
+
+/// A connection as a parser found it.
+struct RawConnection {
+    var id: String?
+    var customerGatewayID: String?
+    var gatewayID: String?
+    var format: InputFormat
+    var position: SourcePosition
+    var tunnels: [RawTunnel] = []
+    var accelerated: Bool?
+    /// Vendor downloads (ipsec.conf, VyOS) carry no MSS/DF: AWS's defaults apply.
+    var carriesMSSAndDF: Bool
+
+    init(format: InputFormat, position: SourcePosition, carriesMSSAndDF: Bool) {
+        self.format = format
+        self.position = position
+        self.carriesMSSAndDF = carriesMSSAndDF
+    }
+}
+
+/// What one format parser returns for one file.
+struct ParsedFile {
+    var connections: [RawConnection] = []
+    var skipped: [SkippedConnection] = []
+}
+
+/// AWS ids in downloads: empty for a Transit Gateway's "Virtual Private Gateway ID", or cut to "vpn-" by
+/// someone redacting the file. Both mean "unknown".
+func awsID(_ text: some StringProtocol) -> String? {
+    let value = String(text.unquoted)
+    return value.isEmpty ? nil : value
+}
+
+/// "1379 bytes" → 1379; "10" → 10.
+func leadingInteger(_ text: some StringProtocol) -> Int? {
+    let digits = text.trimmed.prefix { $0.isASCII && $0.isNumber }
+    guard !digits.isEmpty, digits.count <= 9 else { return nil }
+    return Int(digits)
+}

@@ -1,0 +1,128 @@
+import CGWFWModel
+
+/// Where a value was found: 1-based line and column. `context` says where inside an embedded document
+/// (the XML string of a describe-vpn-connections JSON) the value really sits.
+struct SourcePosition: Hashable, Sendable {
+    var line: Int
+    var column: Int
+    var context: String?
+
+    init(line: Int, column: Int = 1, context: String? = nil) {
+        self.line = line
+        self.column = column
+        self.context = context
+    }
+}
+
+/// A piece of text from the input together with its position.
+struct Located: Hashable, Sendable {
+    var text: String
+    var position: SourcePosition
+}
+
+/// Diagnostics for one input file, with its name filled in.
+struct FileDiagnostics {
+    let file: String
+    var diagnostics = Diagnostics()
+
+    mutating func error(_ message: String, at position: SourcePosition? = nil) {
+        emit(.error, message, at: position)
+    }
+    mutating func warning(_ message: String, at position: SourcePosition? = nil) {
+        emit(.warning, message, at: position)
+    }
+    mutating func note(_ message: String, at position: SourcePosition? = nil) {
+        emit(.note, message, at: position)
+    }
+
+    private mutating func emit(_ severity: Diagnostic.Severity, _ message: String, at position: SourcePosition?) {
+        var text = message
+        if let context = position?.context { text += " (\(context))" }
+        diagnostics.emit(Diagnostic(severity, text, file: file, line: position?.line, column: position?.column))
+    }
+}
+
+/// The decoded text of one input split into lines. Line endings (LF, CRLF, CR) are removed; a UTF-8 byte
+/// order mark is dropped. Invalid UTF-8 becomes U+FFFD, so any bytes at all can be inspected safely.
+struct SourceText {
+    /// Lines longer than this are never searched for labels or keywords: no real AWS config has them,
+    /// and bounding the work per line keeps hostile input (one 8 MB line) fast.
+    static let maxInspectedLineLength = 4096
+
+    let name: String
+    let text: String
+    let lines: [Substring]
+    /// True when the bytes contain NUL or many invalid UTF-8 sequences: not a text file.
+    let looksBinary: Bool
+
+    init(name: String, bytes: [UInt8]) {
+        self.name = name
+        var body = bytes[...]
+        if body.starts(with: [0xEF, 0xBB, 0xBF]) { body = body.dropFirst(3) }
+        let decoded = String(decoding: body, as: UTF8.self)
+        text = decoded
+        // Split on bytes, not Characters: grapheme breaking over an 8 MB line is needlessly slow.
+        var split: [Substring] = []
+        let utf8 = decoded.utf8
+        var lineStart = utf8.startIndex
+        var index = utf8.startIndex
+        while index < utf8.endIndex {
+            let byte = utf8[index]
+            if byte == 0x0A || byte == 0x0D {
+                split.append(decoded[lineStart..<index])
+                var next = utf8.index(after: index)
+                if byte == 0x0D, next < utf8.endIndex, utf8[next] == 0x0A { next = utf8.index(after: next) }
+                index = next
+                lineStart = next
+            } else {
+                index = utf8.index(after: index)
+            }
+        }
+        if lineStart < utf8.endIndex { split.append(decoded[lineStart...]) }
+        lines = split
+        var nulCount = 0
+        for byte in body where byte == 0 { nulCount += 1 }
+        // Each invalid byte turned into U+FFFD (3 bytes), so growth measures how much was not UTF-8.
+        let invalidBytes = max(0, utf8.count - body.count) / 2
+        looksBinary = nulCount > 0 || (body.count > 0 && invalidBytes * 20 > body.count)
+    }
+
+    var isBlank: Bool { text.utf8.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D } }
+
+    /// Lines short enough to inspect, with 1-based numbers.
+    func inspectableLines() -> some Sequence<(number: Int, line: Substring)> {
+        lines.enumerated().lazy
+            .filter { $0.element.utf8.count <= SourceText.maxInspectedLineLength }
+            .map { (number: $0.offset + 1, line: $0.element) }
+    }
+
+    /// 1-based column of `index` within `line` (characters, a TAB counts as one).
+    static func column(of index: Substring.Index, in line: Substring) -> Int {
+        line.distance(from: line.startIndex, to: index) + 1
+    }
+}
+
+extension StringProtocol {
+    /// Without leading and trailing spaces, TABs and other whitespace.
+    var trimmed: Substring {
+        let s = Substring(self)
+        guard let first = s.firstIndex(where: { !$0.isWhitespace }) else { return s[s.endIndex...] }
+        let last = s.lastIndex(where: { !$0.isWhitespace })!
+        return s[first...last]
+    }
+
+    /// Lowercased with every run of spaces/TABs collapsed to one space: "Virtual Private  Gateway\tASN" →
+    /// "virtual private gateway asn".
+    var normalizedLabel: String {
+        trimmed.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ").lowercased()
+    }
+
+    /// Drops one pair of matching single or double quotes.
+    var unquoted: Substring {
+        let s = trimmed
+        if s.count >= 2, let first = s.first, first == "'" || first == "\"", s.last == first {
+            return s.dropFirst().dropLast()
+        }
+        return s
+    }
+}
