@@ -42,3 +42,41 @@ test: unit-test
 
 clean:
 	rm -rf .build
+
+# ---- operating cgwfw: install, systemd unit, Ansible module ----
+DEB_PACKAGES += systemd
+SYSCONFDIR ?= /etc
+BINDIR ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec/cgwfw
+DATADIR ?= $(PREFIX)/share/cgwfw
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+ANSIBLE_MODULEDIR ?= $(PREFIX)/share/ansible/plugins/modules
+# The binary `make install` copies; the install test points it at the debug build.
+INSTALL_BIN ?= $(RELEASE_BIN)
+PYTHON ?= /usr/bin/python3
+VENV := .venv
+ANSIBLE_CORE ?= ansible-core>=2.16,<2.20
+SUBST = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
+
+.PHONY: install ansible-test systemd-test
+
+install: $(if $(filter $(RELEASE_BIN),$(INSTALL_BIN)),release)
+	install -D -m 0755 $(INSTALL_BIN) $(DESTDIR)$(BINDIR)/cgwfw
+	install -d -m 0755 $(DESTDIR)$(DATADIR)/profiles
+	install -m 0644 Profiles/*.yaml $(DESTDIR)$(DATADIR)/profiles/
+	$(SUBST) systemd/cgwfw-boot.in > cgwfw-boot.tmp && install -D -m 0755 cgwfw-boot.tmp $(DESTDIR)$(LIBEXECDIR)/cgwfw-boot; rm -f cgwfw-boot.tmp
+	$(SUBST) systemd/cgwfw.service.in > cgwfw.service.tmp && install -D -m 0644 cgwfw.service.tmp $(DESTDIR)$(UNITDIR)/cgwfw.service; rm -f cgwfw.service.tmp
+	install -D -m 0644 ansible/library/cgwfw.py $(DESTDIR)$(ANSIBLE_MODULEDIR)/cgwfw.py
+	install -d -m 0700 $(DESTDIR)$(SYSCONFDIR)/cgwfw/connections
+	@# The settings file belongs to the operator once installed: never overwrite it.
+	test -e $(DESTDIR)$(SYSCONFDIR)/cgwfw/cgwfw.env || install -m 0644 etc/cgwfw/cgwfw.env $(DESTDIR)$(SYSCONFDIR)/cgwfw/cgwfw.env
+
+$(VENV)/bin/ansible-playbook:
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check '$(ANSIBLE_CORE)'
+
+ansible-test: build $(VENV)/bin/ansible-playbook
+	$(VENV)/bin/python ansible/tests/run_tests.py --cgwfw $(BIN)
+
+systemd-test: build
+	bash systemd/tests/run_tests.sh $(BIN)
