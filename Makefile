@@ -80,3 +80,9 @@ ansible-test: build $(VENV)/bin/ansible-playbook
 
 systemd-test: build
 	bash systemd/tests/run_tests.sh $(BIN)
+
+# End-to-end wire tests (issue 5): namespaces, real strongSwan tunnels, cgwfw-built firewalls. Root only.
+DEB_PACKAGES += iputils-ping
+.PHONY: e2e
+e2e: build
+	CGWFW=$(BIN) e2e/run.sh
