@@ -46,7 +46,7 @@ struct ModelBuilder {
                                 + "connection to be configured", at: raw.position)
         }
         if !raw.carriesMSSAndDF {
-            diagnostics.note("\(name): a \(raw.format.rawValue) download carries no TCP MSS or DF setting; "
+            diagnostics.note("\(name): \(raw.format.rawValue) downloads carry no TCP MSS or DF setting; "
                              + "using AWS's defaults (MSS \(AWSDefaults.tcpMSS), clear DF)", at: raw.position)
         }
         var replacedTexts: Set<String> = []
@@ -61,7 +61,7 @@ struct ModelBuilder {
                                  + "\(tunnel.vpnGatewayAddress) of \(first); merged into one", at: rawTunnel.position)
                 continue
             }
-            seenPairs[key] = label
+            seenPairs[key] = "\(label) (\(source))"
             tunnels.append(tunnel)
         }
         guard !tunnels.isEmpty else { return nil }
@@ -81,7 +81,7 @@ struct ModelBuilder {
             customerGateway = localAddress
             if let text = raw.customerGatewayAddress, IPAddress(text.text) != localAddress,
                replacedTexts.insert(text.text).inserted {
-                diagnostics.note("customer gateway outside address '\(text.text)' replaced by --local-address "
+                diagnostics.note("customer gateway outside address \(quoted(text.text)) replaced by --local-address "
                                  + "\(localAddress)", at: text.position)
             }
         } else {
@@ -101,7 +101,7 @@ struct ModelBuilder {
             if let value = leadingInteger(mssText.text), ModelBuilder.plausibleMSS.contains(value) {
                 configMSS = value
             } else {
-                diagnostics.error("\(label): TCP MSS '\(mssText.text)' is not a number in "
+                diagnostics.error("\(label): TCP MSS \(quoted(mssText.text)) is not a number in "
                                   + "\(ModelBuilder.plausibleMSS.lowerBound)–\(ModelBuilder.plausibleMSS.upperBound)",
                                   at: mssText.position)
                 failed = true
@@ -145,12 +145,12 @@ struct ModelBuilder {
         }
         guard let address = IPAddress(located.text) else {
             let hint = role == "customer gateway" ? "; for a placeholder or a gateway behind NAT use --local-address" : ""
-            diagnostics.error("\(label): \(role) outside address '\(located.text)' is not an IP address\(hint)",
+            diagnostics.error("\(label): \(role) outside address \(quoted(located.text)) is not an IP address\(hint)",
                               at: located.position)
             return nil
         }
         if let reason = address.unusableAsOutsideAddress {
-            diagnostics.error("\(label): \(role) outside address '\(located.text)' is \(reason), not usable as a "
+            diagnostics.error("\(label): \(role) outside address \(quoted(located.text)) is \(reason), not usable as a "
                               + "tunnel endpoint", at: located.position)
             return nil
         }

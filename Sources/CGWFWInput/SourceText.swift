@@ -126,3 +126,8 @@ extension StringProtocol {
         return s
     }
 }
+
+/// Offending text for a message: in quotes, cut short so a hostile input cannot flood the terminal.
+func quoted(_ text: some StringProtocol, limit: Int = 60) -> String {
+    text.count > limit ? "'\(text.prefix(limit))…'" : "'\(text)'"
+}
