@@ -116,17 +116,17 @@ class Harness:
     def in_netns(self, argv):
         return ['ip', 'netns', 'exec', self.netns] + argv
 
-    def playbook(self, playbook, extra_vars, *flags):
+    def playbook(self, playbook, extra_vars, *flags, wrapper=()):
         variables = dict(extra_vars, cgwfw_binary=self.cgwfw, ansible_python_interpreter=sys.executable)
-        argv = [self.playbook_bin, '-i', 'localhost,', '-c', 'local', '-e', json.dumps(variables)]
+        argv = list(wrapper) + [self.playbook_bin, '-i', 'localhost,', '-c', 'local', '-e', json.dumps(variables)]
         argv += list(flags) + [playbook]
         completed = subprocess.run(self.in_netns(argv), cwd=self.workdir, env=self.env,
                                    capture_output=True, text=True, timeout=300)
         self.outputs.append(completed.stdout + completed.stderr)
         return Run(argv, completed)
 
-    def module(self, *flags, **extra_vars):
-        return self.playbook(TEST_PLAYBOOK, extra_vars, *flags)
+    def module(self, *flags, wrapper=(), **extra_vars):
+        return self.playbook(TEST_PLAYBOOK, extra_vars, *flags, wrapper=wrapper)
 
     def ruleset(self):
         listing = subprocess.run(self.in_netns(['nft', '-j', 'list', 'ruleset']), check=True,
@@ -266,6 +266,16 @@ def case_bad_config_fails_with_diagnostic_and_changes_nothing(h):
     check(h.ruleset() == before, 'a failed apply changed the kernel state')
 
 
+def case_missing_privilege_fails_with_diagnostic(h):
+    """Root without CAP_NET_ADMIN (dropped from the bounding set): the task fails with cgwfw's message."""
+    a = h.fixture('vpn-a.txt')
+    run = h.module(cgwfw_configs=[a], wrapper=['setpriv', '--bounding-set=-net_admin', '--inh-caps=-net_admin'])
+    run.expect(changed=0, failed=1)
+    check('CAP_NET_ADMIN' in run.output, 'the failure does not name the missing privilege:\n' + run.output)
+    check('"rc": 77' in run.output, 'the failure does not carry exit status 77:\n' + run.output)
+    check(('inet', 'cgwfw') not in tables(h.ruleset()), 'a table appeared without the privilege')
+
+
 def case_absent_removes_only_what_cgwfw_owns(h):
     foreign = os.path.join(h.workdir, 'foreign.nft')
     with open(foreign, 'w') as script:
@@ -331,6 +341,7 @@ CASES = [
     case_check_diff_shows_change_and_leaves_kernel,
     case_connection_added_then_removed,
     case_bad_config_fails_with_diagnostic_and_changes_nothing,
+    case_missing_privilege_fails_with_diagnostic,
     case_absent_removes_only_what_cgwfw_owns,
     case_custom_table,
     case_example_playbook_applies_and_confirms,

@@ -16,7 +16,7 @@ trap cleanup EXIT
 
 if [ "$(id -u)" != 0 ]; then
     echo "systemd: SKIPPED: installing to /tmp roots and network namespaces need root here"
-    echo "systemd: 0 passed, 0 failed, 5 skipped"
+    echo "systemd: 0 passed, 0 failed, 6 skipped"
     exit 0
 fi
 
@@ -180,8 +180,22 @@ test_boot_without_configs_and_with_a_bad_one() {
     ip netns del "$netns"
 }
 
+test_nftables_conf_include_alternative() {
+    # The documented alternative to the unit: include cgwfw's compiled file from /etc/nftables.conf.
+    ip netns add "$netns"
+    "$cgwfw" compile --target nftables -o "$work/cgwfw.nft" ansible/tests/fixtures/vpn-a.txt
+    printf 'flush ruleset\ntable inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t}\n}\ninclude "%s"\n' \
+        "$work/cgwfw.nft" > "$work/nftables.conf"
+    ip netns exec "$netns" nft -f "$work/nftables.conf"
+    [ "$(pairs cgwfw)" = "$expected_a" ] || fail "after the first load: $(pairs cgwfw)"
+    local first; first=$(ip netns exec "$netns" nft list ruleset)
+    ip netns exec "$netns" nft -f "$work/nftables.conf"
+    [ "$(ip netns exec "$netns" nft list ruleset)" = "$first" ] || fail "a second load of nftables.conf differs"
+    ip netns del "$netns"
+}
+
 for name in test_install_into_destdir test_unit_verifies test_boot_applies_configs_and_survives_nftables_reload \
-    test_boot_settings_are_used test_boot_without_configs_and_with_a_bad_one; do
+    test_boot_settings_are_used test_boot_without_configs_and_with_a_bad_one test_nftables_conf_include_alternative; do
     ip netns del "$netns" 2>/dev/null
     run_case "$name"
 done
