@@ -72,6 +72,7 @@ public enum SysExit: Int32, Sendable {
     case dataError = 65       // EX_DATAERR: the input config or profile is wrong
     case noInput = 66         // EX_NOINPUT: an input file cannot be read
     case software = 70        // EX_SOFTWARE: the kernel refused the transaction
+    case cantCreate = 73      // EX_CANTCREAT: an output file cannot be written
     case osError = 71         // EX_OSERR: netlink socket failure
     case tempFail = 75        // EX_TEMPFAIL: a concurrent change kept winning the race
     case noPermission = 77    // EX_NOPERM: CAP_NET_ADMIN missing

@@ -1,0 +1,81 @@
+import ArgumentParser
+import CGWFWCompiler
+import CGWFWModel
+import Foundation
+
+struct CompileCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compile",
+        abstract: "Turn AWS VPN configs into firewall rules (nftables, iptables, ip6tables, pf or JSON).",
+        discussion: """
+        For every tunnel it allows exactly AWS's table: IKE (UDP 500 both ways) and ESP between the customer
+        gateway and each AWS endpoint, NAT-T (UDP 4500) where it applies, and on the gateway itself clamps
+        the TCP MSS and clears DF on traffic entering the tunnel. Notes say why NAT-T is open or closed.
+        Diagnostics go to standard error; nothing is written when there is an error.
+
+        Examples:
+          cgwfw compile vpn-0e69d9ffe151c77f1.txt > cgwfw.nft && nft -f cgwfw.nft
+          cgwfw compile --profile linux-gateway --wan-interface eth0 -o /etc/cgwfw/cgwfw.nft vpn-a.txt vpn-b.xml
+          cgwfw compile --target iptables --profile linux-host-iptables vpn.txt | iptables-restore --noflush
+          cgwfw compile --profile openbsd-pf --target pf -o /etc/pf.cgwfw vpn.txt
+          cgwfw compile --target json --nat-traversal on --local-address 10.0.0.5 vpn.txt
+
+        Exit status: 0 ok (warnings allowed), 65 errors in a config or profile, 66 unreadable input, 64 bad flags.
+        """
+    )
+
+    @Option(help: ArgumentHelp("nftables, iptables, ip6tables, pf or json. Default: the profile's target.",
+                               valueName: "target"))
+    var target: String?
+
+    @Option(name: [.customShort("o"), .long], help: ArgumentHelp("Write here (atomically) instead of standard output.",
+                                                                 valueName: "file"))
+    var output: String?
+
+    @OptionGroup var profileOptions: ProfileOptions
+    @OptionGroup var input: ConfigInputOptions
+
+    func validate() throws {
+        if let target, Profile.Target(rawValue: target) == nil {
+            throw ValidationError("unknown --target '\(target)'; use "
+                + Profile.Target.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+    }
+
+    func run() throws {
+        let profile = try profileOptions.resolve()
+        let parsed = try input.load()
+        printDiagnostics(parsed.diagnostics)
+        if parsed.diagnostics.hasErrors { throw SysExit.dataError.exit }
+        let compiled = Compiler.compile(connections: parsed.connections, profile: profile,
+                                        target: target.flatMap(Profile.Target.init(rawValue:)))
+        printDiagnostics(compiled.diagnostics)
+        if compiled.diagnostics.hasErrors { throw SysExit.dataError.exit }
+        guard let output else {
+            FileHandle.standardOutput.write(Data(compiled.text.utf8))
+            return
+        }
+        do {
+            try writeAtomically(compiled.text, to: output)
+        } catch {
+            printError("cgwfw: cannot write \(output): \(error.localizedDescription)")
+            throw SysExit.cantCreate.exit
+        }
+    }
+
+    /// A temporary file in the target's directory, then rename(2): readers see the old file or the new one.
+    private func writeAtomically(_ text: String, to path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        let temporary = url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).cgwfw-\(ProcessInfo.processInfo.processIdentifier)")
+        do {
+            try Data(text.utf8).write(to: temporary)
+            if rename(temporary.path, url.path) != 0 {
+                throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: String(cString: strerror(errno))])
+            }
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
+            throw error
+        }
+    }
+}
