@@ -111,8 +111,10 @@ enum GenericParser {
         let label = rest[..<colon].normalizedLabel
         guard !label.isEmpty, label.count <= 60 else { return nil }
         var valueSlice = rest[rest.index(after: colon)...]
+        // A lone ":" before the value is the stray one; "::1" is an IPv6 value and stays whole.
         if let stray = valueSlice.firstIndex(where: { !$0.isWhitespace }), valueSlice[stray] == ":" {
-            valueSlice = valueSlice[valueSlice.index(after: stray)...]
+            let next = valueSlice.index(after: stray)
+            if next == valueSlice.endIndex || valueSlice[next].isWhitespace { valueSlice = valueSlice[next...] }
         }
         let value = valueSlice.trimmed
         let column = SourceText.column(of: value.startIndex, in: line)

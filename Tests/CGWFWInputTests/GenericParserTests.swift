@@ -113,3 +113,10 @@ final class GenericParserTests: XCTestCase {
         XCTAssertEqual(result.tunnels.count, 2)
     }
 }
+
+extension GenericParserTests {
+    func testIPv6ValueStartingWithColonsIsNotTakenForAStrayColon() {
+        let parsed = GenericParser.labelAndValue("  - Virtual Private Gateway  : ::ffff:192.0.2.1")
+        XCTAssertEqual(parsed.map { String($0.value) }, "::ffff:192.0.2.1")
+    }
+}
