@@ -307,6 +307,10 @@ def case_example_playbook_applies_and_confirms(h):
     variables = dict(cgwfw_hosts='all', ansible_become=False, cgwfw_config_dir=config_dir, cgwfw_boot_service=False,
                      cgwfw_config_files=[os.path.join(FIXTURES, 'vpn-a.txt')],
                      cgwfw_confirm_timeout=CONFIRM_TIMEOUT)
+    review = h.playbook(EXAMPLE_PLAYBOOK, variables, '--check', '--diff')
+    check(review.failed == 0 and review.changed >= 2, 'check mode before the first run:\n' + review.output)
+    check(not os.path.exists(config_dir), 'check mode created the config directory')
+    check(('inet', 'cgwfw') not in tables(h.ruleset()), 'check mode changed the kernel')
     first = h.playbook(EXAMPLE_PLAYBOOK, variables, '--diff')
     check(first.failed == 0 and first.changed >= 2, 'first run of the example:\n' + first.output)
     check('TASK [cgwfw : Confirm the change]' in first.output and 'skipping' not in
