@@ -13,6 +13,7 @@ enum GenericParser {
         var current: RawTunnel?
         var subsection = Subsection.other
         var headerFound = false
+        var lastTunnelReachedInsideAddresses = false
 
         func closeTunnel() {
             if let tunnel = current { connection.tunnels.append(tunnel) }
@@ -33,10 +34,12 @@ enum GenericParser {
                 closeTunnel()
                 current = RawTunnel(number: tunnelNumber, position: SourcePosition(line: number))
                 subsection = .other
+                lastTunnelReachedInsideAddresses = false
                 continue
             }
             if let next = subsectionHeading(lowered) {
                 subsection = next
+                if next == .inside { lastTunnelReachedInsideAddresses = true }
                 continue
             }
             guard let (label, value, valueColumn) = labelAndValue(line) else { continue }
@@ -53,6 +56,12 @@ enum GenericParser {
                 continue
             }
             apply(label: label, value: value, located: located, subsection: subsection, to: &current!)
+        }
+        // Every download lists the inside addresses right after the outside ones. A last tunnel that has its
+        // outside addresses but never gets there was cut short, maybe in the middle of an address.
+        if let last = current, last.vpnGatewayAddress != nil, !lastTunnelReachedInsideAddresses {
+            diagnostics.error("truncated file: tunnel #\(last.number) ends before its Inside IP Addresses; its outside "
+                              + "addresses may be cut short", at: SourcePosition(line: max(1, source.lines.count)))
         }
         closeTunnel()
         return ParsedFile(connections: [connection])

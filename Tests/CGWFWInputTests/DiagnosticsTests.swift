@@ -150,3 +150,16 @@ final class DiagnosticsTests: XCTestCase {
         XCTAssertLessThan(error.message.count, 250, error.message)
     }
 }
+
+extension DiagnosticsTests {
+    /// A download cut in the middle of the second AWS address ("192.0.2.2" of "192.0.2.20") must not yield
+    /// a tunnel to the wrong endpoint.
+    func testGenericFileCutInsideAnAddress() throws {
+        let text = genericText(customerGateway: two, aws: aws)
+        let cut = String(text[..<text.range(of: "192.0.2.20")!.upperBound].dropLast())
+        let result = loadText(cut)
+        let error = try XCTUnwrap(result.diagnostics.errors.first)
+        XCTAssertTrue(error.message.contains("truncated"), error.message)
+        XCTAssertEqual(error.line, cut.components(separatedBy: "\n").count)
+    }
+}

@@ -1,0 +1,92 @@
+import CGWFWModel
+import Foundation
+import XCTest
+@testable import CGWFWInput
+
+/// Any input ends quickly with a diagnostic or a result: never a crash, a hang or a silent pass.
+final class RobustnessTests: XCTestCase {
+    /// Generous for a debug build on a busy 2-core machine; a hang or quadratic blow-up still fails it.
+    private let secondsPerInput = 5.0
+
+    private func assertHandled(_ bytes: [UInt8], _ label: String, file: StaticString = #filePath, line: UInt = #line) {
+        let start = Date()
+        let result = InputLoader.load(contents: [(label, bytes)])
+        let elapsed = Date().timeIntervalSince(start)
+        XCTAssertLessThan(elapsed, secondsPerInput, "\(label) took \(elapsed) s", file: file, line: line)
+        XCTAssertTrue(result.diagnostics.hasErrors || !result.connections.isEmpty,
+                      "\(label): neither a connection nor an error", file: file, line: line)
+        for diagnostic in result.diagnostics.all {
+            XCTAssertLessThan(diagnostic.message.count, 600, "\(label): message too long", file: file, line: line)
+        }
+    }
+
+    func testEmptyAndBlank() {
+        assertHandled([], "empty")
+        assertHandled(Array(" \n\n\t \r\n".utf8), "blank")
+        assertHandled([0xEF, 0xBB, 0xBF], "bom only")
+    }
+
+    func testGarbageBytes() {
+        var generator = SystemRandomNumberGenerator()
+        for size in [1, 17, 4096, 1 << 20] {
+            let bytes = (0..<size).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            assertHandled(bytes, "random \(size) bytes")
+        }
+        assertHandled(Array(repeating: 0, count: 1 << 16), "NULs")
+        assertHandled(Array(repeating: 0xFF, count: 1 << 16), "invalid UTF-8")
+    }
+
+    func testEightMegabyteSingleLines() {
+        let size = 8 << 20
+        assertHandled(Array(repeating: UInt8(ascii: "A"), count: size), "8 MB of A")
+        assertHandled(Array("{\"VpnConnections\": [\"".utf8) + Array(repeating: UInt8(ascii: "x"), count: size), "8 MB JSON string")
+        assertHandled(Array("<vpn_connection>".utf8) + Array(repeating: UInt8(ascii: "y"), count: size), "8 MB XML text")
+        assertHandled(Array("IPSec Tunnel #1\n  - Customer Gateway : ".utf8) + Array(repeating: UInt8(ascii: "1"), count: size),
+                      "8 MB generic value")
+        assertHandled(Array(String(repeating: "set vpn ipsec site-to-site peer 192.0.2.1 local-address '1' ", count: size / 60).utf8),
+                      "8 MB VyOS line")
+    }
+
+    func testDeeplyNestedInputs() {
+        let depth = 100_000
+        assertHandled(Array((String(repeating: "<a>", count: depth)).utf8), "nested XML")
+        assertHandled(Array(("<vpn_connection>" + String(repeating: "<ipsec_tunnel>", count: depth)).utf8), "nested tunnels")
+        assertHandled(Array((String(repeating: "[", count: depth)).utf8), "nested JSON arrays")
+        assertHandled(Array(("{\"VpnConnections\":" + String(repeating: "[", count: depth)).utf8), "nested describe JSON")
+        assertHandled(Array((String(repeating: "<a/>", count: 300_000)).utf8), "many XML siblings")
+    }
+
+    func testEntityTricksAreRefused() {
+        let billionLaughs = """
+        <?xml version="1.0"?>
+        <!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>
+        <vpn_connection id="&lol2;"></vpn_connection>
+        """
+        assertHandled(Array(billionLaughs.utf8), "billion laughs")
+        assertHandled(Array("<vpn_connection id=\"&#xFFFFFFFF;\"></vpn_connection>".utf8), "bad character reference")
+    }
+
+    /// Every prefix of every fixture (cut at many points) is handled: either an error or connections.
+    func testTruncatedFixturesAtManyPoints() throws {
+        let names = try FileManager.default.contentsOfDirectory(atPath: fixturesDirectory.path).sorted()
+        XCTAssertGreaterThan(names.count, 5)
+        for name in names {
+            let bytes = Array(try Data(contentsOf: fixturesDirectory.appendingPathComponent(name)))
+            for cut in stride(from: 1, to: bytes.count, by: max(1, bytes.count / 40)) {
+                assertHandled(Array(bytes[..<cut]), "\(name) cut at \(cut)")
+            }
+        }
+    }
+
+    func testTruncatedXMLAndJSONAlwaysError() throws {
+        for name in ["xml-basic.xml", "describe-three-connections.json", "create-vpn-connection.json"] {
+            let bytes = Array(try Data(contentsOf: fixturesDirectory.appendingPathComponent(name)))
+            // Trailing whitespace is not content: only cuts inside the document must fail.
+            let end = bytes.lastIndex { ![0x0A, 0x0D, 0x20].contains($0) }!
+            for cut in stride(from: 1, through: end, by: 97) {
+                let result = InputLoader.load(contents: [(name, Array(bytes[..<cut]))])
+                XCTAssertTrue(result.diagnostics.hasErrors, "\(name) cut at \(cut) passed")
+            }
+        }
+    }
+}
