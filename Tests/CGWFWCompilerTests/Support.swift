@@ -102,6 +102,8 @@ struct NftListing {
         var proto: String
         var sourcePort: Int? = nil
         var destinationPort: Int? = nil
+        var inInterface = "lan0"
+        var outInterface = "lan0"
     }
 
     /// The verdict of the first rule in `chain` whose every match the packet satisfies, or nil.
@@ -142,6 +144,8 @@ struct NftListing {
             switch key {
             case "l4proto": return packet.proto
             case "nfproto": return packet.family.rawValue
+            case "iifname": return packet.inInterface
+            case "oifname": return packet.outInterface
             default: return nil
             }
         }
