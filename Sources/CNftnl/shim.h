@@ -2,6 +2,8 @@
 #define CGWFW_CNFTNL_SHIM_H
 #include <stdint.h>
 #include <sys/socket.h>
+/* glibc first: linux/libc-compat.h then skips its own in_addr/sockaddr_in, so Foundation and CNftnl can meet. */
+#include <netinet/in.h>
 #include <linux/netlink.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink.h>

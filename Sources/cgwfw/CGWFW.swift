@@ -14,6 +14,7 @@ struct CGWFW: ParsableCommand {
         66 unreadable input, 70 the kernel refused the change, 71 netlink failure,
         75 concurrent changes kept winning, 77 no CAP_NET_ADMIN.
         """,
-        subcommands: [CheckCommand.self, CompileCommand.self, ProfilesCommand.self]
+        subcommands: [CheckCommand.self, CompileCommand.self, ProfilesCommand.self,
+                      ApplyCommand.self, DiffCommand.self, RemoveCommand.self, ShowCommand.self, ConfirmCommand.self]
     )
 }

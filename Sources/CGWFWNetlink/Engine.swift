@@ -1,0 +1,336 @@
+import CGWFWModel
+internal import CNftnl
+import Glibc
+
+/// What apply, diff and remove report; `--json` prints exactly this shape (the Ansible module reads it).
+public struct ApplyReport: Codable, Sendable {
+    public struct Diff: Codable, Sendable {
+        public var before: String
+        public var after: String
+    }
+    public var changed: Bool
+    public var table: String
+    public var added: [String]
+    public var removed: [String]
+    public var diff: Diff
+    public var warnings: [String]
+    /// True when only set elements changed (rules and their counters stayed).
+    public var elementsOnly: Bool
+    /// The generation the kernel had when cgwfw read it (before its own commit).
+    public var generation: UInt32
+}
+
+/// The apply engine: reads cgwfw's objects over netlink, compares them with the intent by meaning, and
+/// commits one batch that makes them equal, guarded by the generation it read.
+public final class Engine {
+    private let socket: NetlinkSocket
+    /// Test seam (and documented env hook `CGWFW_TEST_BEFORE_COMMIT`): runs between read and commit.
+    public var beforeCommit: (() -> Void)?
+    public var maxAttempts = 4
+    /// What the last `apply` made the kernel hold (or found it already holding).
+    public private(set) var lastApplied: DesiredState?
+
+    public init() throws(NetlinkError) {
+        socket = try NetlinkSocket()
+    }
+
+    static func hooks(of intent: RuleIntent) -> Set<Hook> {
+        Set(intent.chains.map { Lowering.hook(for: $0.role) })
+    }
+
+    public func read(table: TableRef, mode: OwnershipMode, hooks: Set<Hook> = []) throws(NetlinkError) -> LiveState {
+        try Reader(socket: socket).read(table: table, mode: mode, hooks: hooks)
+    }
+
+    /// Makes the kernel match `intent` (or, with `dryRun`, says what that would change).
+    public func apply(intent: RuleIntent, target: ApplyTarget, dryRun: Bool) throws(NetlinkError) -> ApplyReport {
+        let table = target.table(for: intent)
+        let mode = target.mode(for: intent)
+        for attempt in 1...maxAttempts {
+            let live = try read(table: table, mode: mode, hooks: Self.hooks(of: intent))
+            if mode.isAttach && !live.tableExists {
+                throw .refused(object: "table \(table) (named by --attach / attach)", errno: ENOENT,
+                               detail: "create it first, or run without --attach to let cgwfw own a table")
+            }
+            let desired = Lowering.desiredState(intent: intent, target: target, attachedBaseChains: live.attachedBaseChains)
+            let plan = Planner.plan(live: live, desired: desired)
+            var report = makeReport(live: live, desired: desired, plan: plan)
+            report.warnings = warnings(live: live, desired: desired, target: target)
+            if dryRun { return report }
+            if plan.isEmpty {
+                lastApplied = desired
+                return report
+            }
+            do {
+                try commit(plan, desired: desired, generation: live.generation)
+                lastApplied = desired
+                return report
+            } catch .generationChanged {
+                if attempt == maxAttempts { throw .raceLost(attempts: attempt) }
+                usleep(UInt32(20_000 * attempt))
+            }
+        }
+        throw .raceLost(attempts: maxAttempts)
+    }
+
+    /// Makes the kernel hold exactly `state` of cgwfw's objects (commit-confirm's restore), or nothing.
+    public func restore(_ state: DesiredState?, table: TableRef, mode: OwnershipMode) throws(NetlinkError) -> ApplyReport {
+        for attempt in 1...maxAttempts {
+            let live = try read(table: table, mode: mode)
+            var plan = Plan()
+            if let state {
+                plan = Planner.plan(live: live, desired: state)
+            } else {
+                Planner.removeAll(live: live, into: &plan)
+            }
+            let empty = DesiredState(table: table, mode: mode, chains: [], sets: [], rules: [], jumps: [])
+            let report = makeReport(live: live, desired: state ?? empty, plan: plan)
+            if plan.isEmpty { return report }
+            do {
+                try commit(plan, desired: state ?? empty, generation: live.generation)
+                return report
+            } catch .generationChanged {
+                if attempt == maxAttempts { throw .raceLost(attempts: attempt) }
+            }
+        }
+        throw .raceLost(attempts: maxAttempts)
+    }
+
+    /// Removes everything cgwfw owns in `table` (attach mode: its chains, sets and jumps only).
+    public func remove(table: TableRef, mode: OwnershipMode, dryRun: Bool) throws(NetlinkError) -> ApplyReport {
+        for attempt in 1...maxAttempts {
+            let live = try read(table: table, mode: mode)
+            var plan = Plan()
+            Planner.removeAll(live: live, into: &plan)
+            let empty = DesiredState(table: table, mode: mode, chains: [], sets: [], rules: [], jumps: [])
+            let report = makeReport(live: live, desired: empty, plan: plan)
+            if plan.isEmpty || dryRun { return report }
+            do {
+                try commit(plan, desired: empty, generation: live.generation)
+                return report
+            } catch .generationChanged {
+                if attempt == maxAttempts { throw .raceLost(attempts: attempt) }
+            }
+        }
+        throw .raceLost(attempts: maxAttempts)
+    }
+
+    /// The owned state as a value that `restore` can write back; nil when cgwfw owns nothing.
+    /// Throws when it holds something cgwfw cannot rewrite exactly (a hand-edited rule).
+    public static func restorable(_ live: LiveState) -> DesiredState? {
+        guard !live.ownsNothing else { return nil }
+        return DesiredState(table: live.table, mode: live.mode, chains: live.chains, sets: live.sets.map(\.spec),
+                            rules: live.rules.map(\.spec), jumps: live.jumps.map(\.spec))
+    }
+
+    public static func ownedText(_ live: LiveState, counters: Bool) -> String {
+        guard let state = restorable(live) else { return "" }
+        guard counters else { return Render.text(state) }
+        var ruleCounters: [RuleSpec: Counter] = [:]
+        for rule in live.rules + live.jumps { if let c = rule.counter { ruleCounters[rule.spec] = c } }
+        let elementCounters = Dictionary(live.sets.map { ($0.spec.name, $0.elementCounters) }, uniquingKeysWith: { a, _ in a })
+        return Render.text(state, elementCounters: elementCounters, ruleCounters: ruleCounters)
+    }
+
+    private func makeReport(live: LiveState, desired: DesiredState, plan: Plan) -> ApplyReport {
+        let before = Self.ownedText(live, counters: false)
+        let after = desired.chains.isEmpty && desired.sets.isEmpty ? "" : Render.text(desired)
+        return ApplyReport(changed: !plan.isEmpty, table: live.table.description, added: plan.added, removed: plan.removed,
+                           diff: .init(before: before, after: plan.isEmpty ? before : after), warnings: [],
+                           elementsOnly: !plan.isEmpty && !plan.structural, generation: live.generation)
+    }
+
+    /// Standalone: another table's base chain on a hook cgwfw uses would drop what cgwfw accepts.
+    private func warnings(live: LiveState, desired: DesiredState, target: ApplyTarget) -> [String] {
+        var result: [String] = []
+        let families = Set(desired.sets.filter { !$0.elements.isEmpty }.map(\.keyType.family))
+        for foreign in live.foreignBaseChains {
+            guard let base = foreign.chain.base else { continue }
+            switch foreign.table.family {
+            case .ip: if !families.contains(.ipv4) { continue }
+            case .ip6: if !families.contains(.ipv6) { continue }
+            default: break
+            }
+            let why: String
+            if !base.policyAccept { why = "has policy drop" }
+            else if foreign.hasDropRule { why = "has drop/reject rules" }
+            else { continue }
+            let fix = target.attach == nil
+                ? "attach cgwfw to that table with --attach \"\(foreign.table)\" (profile key attach), or accept the AWS peers there"
+                : "accept the AWS peers in that table too"
+            result.append("table \(foreign.table) chain \(foreign.chain.name) (hook \(base.hook.rawValue), priority "
+                          + "\(base.priority)) \(why): an accept in table \(live.table) does not override a drop in another "
+                          + "table on the same hook, so IKE/ESP may still be dropped; \(fix)")
+        }
+        return result
+    }
+
+    // MARK: - Batch
+
+    private func commit(_ plan: Plan, desired: DesiredState, generation: UInt32) throws(NetlinkError) {
+        let batch = Batch(socket: socket, generation: generation)
+        let table = desired.table
+        let family = table.family.nfproto
+        var setIDs: [String: UInt32] = [:]
+        for operation in plan.operations {
+            switch operation {
+            case .addTable:
+                batch.add(NFT_MSG_NEWTABLE, family: family, flags: NLM_F_CREATE, object: "table \(table)") { nlh in
+                    let t = nftnl_table_alloc()!
+                    defer { nftnl_table_free(t) }
+                    nftnl_table_set_str(t, UInt16(NFTNL_TABLE_NAME.rawValue), table.name)
+                    nftnl_table_set_u32(t, UInt16(NFTNL_TABLE_FAMILY.rawValue), UInt32(family))
+                    nftnl_table_nlmsg_build_payload(nlh, t)
+                }
+            case .deleteTable:
+                batch.add(NFT_MSG_DELTABLE, family: family, object: "table \(table) (delete)") { nlh in
+                    let t = nftnl_table_alloc()!
+                    defer { nftnl_table_free(t) }
+                    nftnl_table_set_str(t, UInt16(NFTNL_TABLE_NAME.rawValue), table.name)
+                    nftnl_table_nlmsg_build_payload(nlh, t)
+                }
+            case let .addSet(set):
+                let id = UInt32(setIDs.count + 1)
+                setIDs[set.name] = id
+                batch.add(NFT_MSG_NEWSET, family: family, flags: NLM_F_CREATE, object: Describe.set(set.name)) { nlh in
+                    let s = Self.makeSet(set, table: table, id: id)
+                    defer { nftnl_set_free(s) }
+                    nftnl_set_nlmsg_build_payload(nlh, s)
+                }
+            case let .deleteSet(name):
+                batch.add(NFT_MSG_DELSET, family: family, object: "\(Describe.set(name)) (delete)") { nlh in
+                    let s = nftnl_set_alloc()!
+                    defer { nftnl_set_free(s) }
+                    nftnl_set_set_str(s, UInt16(NFTNL_SET_TABLE.rawValue), table.name)
+                    nftnl_set_set_str(s, UInt16(NFTNL_SET_NAME.rawValue), name)
+                    nftnl_set_nlmsg_build_payload(nlh, s)
+                }
+            case let .addElements(set, elements):
+                addElements(batch, set: set, elements: elements, table: table, delete: false)
+            case let .deleteElements(set, elements):
+                addElements(batch, set: set, elements: elements, table: table, delete: true)
+            case let .addChain(chain):
+                batch.add(NFT_MSG_NEWCHAIN, family: family, flags: NLM_F_CREATE, object: Describe.chain(chain.name)) { nlh in
+                    let c = nftnl_chain_alloc()!
+                    defer { nftnl_chain_free(c) }
+                    nftnl_chain_set_str(c, UInt16(NFTNL_CHAIN_TABLE.rawValue), table.name)
+                    nftnl_chain_set_str(c, UInt16(NFTNL_CHAIN_NAME.rawValue), chain.name)
+                    nftnl_chain_set_u32(c, UInt16(NFTNL_CHAIN_FAMILY.rawValue), UInt32(family))
+                    if let base = chain.base {
+                        nftnl_chain_set_u32(c, UInt16(NFTNL_CHAIN_HOOKNUM.rawValue), base.hook.number)
+                        nftnl_chain_set_s32(c, UInt16(NFTNL_CHAIN_PRIO.rawValue), base.priority)
+                        nftnl_chain_set_str(c, UInt16(NFTNL_CHAIN_TYPE.rawValue), base.type)
+                        nftnl_chain_set_u32(c, UInt16(NFTNL_CHAIN_POLICY.rawValue), UInt32(base.policyAccept ? NF_ACCEPT : NF_DROP))
+                    }
+                    nftnl_chain_nlmsg_build_payload(nlh, c)
+                }
+            case let .deleteChain(name):
+                batch.add(NFT_MSG_DELCHAIN, family: family, object: "\(Describe.chain(name)) (delete)") { nlh in
+                    let c = nftnl_chain_alloc()!
+                    defer { nftnl_chain_free(c) }
+                    nftnl_chain_set_str(c, UInt16(NFTNL_CHAIN_TABLE.rawValue), table.name)
+                    nftnl_chain_set_str(c, UInt16(NFTNL_CHAIN_NAME.rawValue), name)
+                    nftnl_chain_nlmsg_build_payload(nlh, c)
+                }
+            case let .flushChain(name):
+                batch.add(NFT_MSG_DELRULE, family: family, object: "rules of \(Describe.chain(name)) (flush)") { nlh in
+                    let r = nftnl_rule_alloc()!
+                    defer { nftnl_rule_free(r) }
+                    nftnl_rule_set_str(r, UInt16(NFTNL_RULE_TABLE.rawValue), table.name)
+                    nftnl_rule_set_str(r, UInt16(NFTNL_RULE_CHAIN.rawValue), name)
+                    nftnl_rule_nlmsg_build_payload(nlh, r)
+                }
+            case let .addRule(rule, position):
+                var flags = NLM_F_CREATE
+                if case .append = position { flags |= NLM_F_APPEND }
+                batch.add(NFT_MSG_NEWRULE, family: family, flags: flags, object: Describe.rule(rule)) { nlh in
+                    let r = Self.makeRule(rule, table: table)
+                    defer { nftnl_rule_free(r) }
+                    if case let .before(handle) = position { nftnl_rule_set_u64(r, UInt16(NFTNL_RULE_POSITION.rawValue), handle) }
+                    nftnl_rule_nlmsg_build_payload(nlh, r)
+                }
+            case let .deleteRule(chain, handle, tag):
+                batch.add(NFT_MSG_DELRULE, family: family, object: "rule \(chain) \(tag) (delete, handle \(handle))") { nlh in
+                    let r = nftnl_rule_alloc()!
+                    defer { nftnl_rule_free(r) }
+                    nftnl_rule_set_str(r, UInt16(NFTNL_RULE_TABLE.rawValue), table.name)
+                    nftnl_rule_set_str(r, UInt16(NFTNL_RULE_CHAIN.rawValue), chain)
+                    nftnl_rule_set_u64(r, UInt16(NFTNL_RULE_HANDLE.rawValue), handle)
+                    nftnl_rule_nlmsg_build_payload(nlh, r)
+                }
+            }
+        }
+        batch.finish()
+        beforeCommit?()
+        try socket.commit(batch)
+    }
+
+    private static func userdataComment(_ text: String) -> [UInt8] {
+        var bytes: [UInt8] = [0, UInt8(text.utf8.count + 1)]
+        bytes += Array(text.utf8) + [0]
+        return bytes
+    }
+
+    private static func makeSet(_ set: SetSpec, table: TableRef, id: UInt32) -> OpaquePointer {
+        let s = nftnl_set_alloc()!
+        nftnl_set_set_str(s, UInt16(NFTNL_SET_TABLE.rawValue), table.name)
+        nftnl_set_set_str(s, UInt16(NFTNL_SET_NAME.rawValue), set.name)
+        nftnl_set_set_u32(s, UInt16(NFTNL_SET_FAMILY.rawValue), UInt32(table.family.nfproto))
+        nftnl_set_set_u32(s, UInt16(NFTNL_SET_KEY_TYPE.rawValue), set.keyType.nftTypeID)
+        nftnl_set_set_u32(s, UInt16(NFTNL_SET_KEY_LEN.rawValue), UInt32(set.keyType.keyLength))
+        nftnl_set_set_u32(s, UInt16(NFTNL_SET_FLAGS.rawValue), 0)
+        nftnl_set_set_u32(s, UInt16(NFTNL_SET_ID.rawValue), id)
+        // The set userdata nft 1.0.6 writes (key byte order; for a concatenation also its typeof record),
+        // byte for byte, so `nft list` shows both paths' sets the same way.
+        let userdata: [UInt8] = set.keyType.fieldCount > 1
+            ? [0, 4, 0, 0, 0, 0, 3, 8, 0, 4, 0x0d, 0, 0, 0, 1, 0]
+            : [0, 4, 2, 0, 0, 0]
+        userdata.withUnsafeBytes { _ = nftnl_set_set_data(s, UInt16(NFTNL_SET_USERDATA.rawValue), $0.baseAddress, UInt32($0.count)) }
+        if set.counters { nftnl_set_add_expr(s, nftnl_expr_alloc("counter")) }
+        return s
+    }
+
+    private static func makeRule(_ rule: RuleSpec, table: TableRef) -> OpaquePointer {
+        let r = nftnl_rule_alloc()!
+        nftnl_rule_set_str(r, UInt16(NFTNL_RULE_TABLE.rawValue), table.name)
+        nftnl_rule_set_str(r, UInt16(NFTNL_RULE_CHAIN.rawValue), rule.chain)
+        nftnl_rule_set_u32(r, UInt16(NFTNL_RULE_FAMILY.rawValue), UInt32(table.family.nfproto))
+        for expr in rule.exprs { nftnl_rule_add_expr(r, expr.makeNftnl()) }
+        if !rule.comment.isEmpty {
+            let udata = userdataComment(rule.comment)
+            udata.withUnsafeBytes { _ = nftnl_rule_set_data(r, UInt16(NFTNL_RULE_USERDATA.rawValue), $0.baseAddress, UInt32($0.count)) }
+        }
+        return r
+    }
+
+    /// NEWSETELEM/DELSETELEM messages, each under the kernel's 64 KiB attribute cap.
+    private func addElements(_ batch: Batch, set: SetSpec, elements: [SetSpec.Element], table: TableRef, delete: Bool) {
+        let s = nftnl_set_alloc()!
+        defer { nftnl_set_free(s) }
+        nftnl_set_set_str(s, UInt16(NFTNL_SET_TABLE.rawValue), table.name)
+        nftnl_set_set_str(s, UInt16(NFTNL_SET_NAME.rawValue), set.name)
+        nftnl_set_set_u32(s, UInt16(NFTNL_SET_FAMILY.rawValue), UInt32(table.family.nfproto))
+        for element in elements {
+            let e = nftnl_set_elem_alloc()!
+            element.key.withUnsafeBytes { _ = nftnl_set_elem_set(e, UInt16(NFTNL_SET_ELEM_KEY), $0.baseAddress, UInt32($0.count)) }
+            if !delete, let comment = element.comment {
+                let udata = Self.userdataComment(comment)
+                udata.withUnsafeBytes { _ = nftnl_set_elem_set(e, UInt16(NFTNL_SET_ELEM_USERDATA), $0.baseAddress, UInt32($0.count)) }
+            }
+            nftnl_set_elem_add(s, e)
+        }
+        let iterator = nftnl_set_elems_iter_create(s)!
+        defer { nftnl_set_elems_iter_destroy(iterator) }
+        var more = true
+        var part = 0
+        while more {
+            part += 1
+            let what = "\(delete ? "deleting" : "adding") \(elements.count) element(s) of \(Describe.set(set.name))"
+                + (part > 1 || elements.count > 1000 ? " (message \(part))" : "")
+            batch.add(delete ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM, family: table.family.nfproto,
+                      flags: delete ? 0 : NLM_F_CREATE, object: what) { nlh in
+                more = nftnl_set_elems_nlmsg_build_payload_iter(nlh, iterator) == 1
+            }
+        }
+    }
+}

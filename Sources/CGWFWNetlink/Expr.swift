@@ -1,0 +1,231 @@
+internal import CNftnl
+
+/// The nf_tables expressions cgwfw writes, typed (in the spirit of google/nftables). A rule's meaning is
+/// its list of these; the kernel hands the same list back, so apply compares lists, never text.
+public enum Expr: Hashable, Sendable, Codable {
+    case meta(MetaKey, dreg: UInt32)
+    case rt(RtKey, dreg: UInt32)
+    case cmp(CmpOp, sreg: UInt32, data: [UInt8])
+    case payload(PayloadBase, offset: UInt32, length: UInt32, dreg: UInt32)
+    /// Payload write with the internet checksum at `checksumOffset` fixed up.
+    case payloadWrite(PayloadBase, offset: UInt32, length: UInt32, sreg: UInt32, checksumOffset: UInt32)
+    case bitwise(sreg: UInt32, dreg: UInt32, mask: [UInt8], xor: [UInt8])
+    case lookup(set: String, sreg: UInt32, inverted: Bool)
+    /// TCP option field load (`tcp option maxseg size`).
+    case tcpOptionLoad(kind: UInt8, offset: UInt32, length: UInt32, dreg: UInt32)
+    case tcpOptionWrite(kind: UInt8, offset: UInt32, length: UInt32, sreg: UInt32)
+    case immediate(dreg: UInt32, data: [UInt8])
+    case verdict(Verdict)
+    /// Counter values are state, not meaning: they live in `LiveRule.counter`.
+    case counter
+    /// Anything cgwfw does not write (found in foreign chains, or a rule someone edited by hand).
+    case other(name: String, verdict: Verdict?)
+
+    public enum MetaKey: UInt32, Sendable, Codable {
+        case iifname = 6, oifname = 7, nfproto = 15, l4proto = 16, secpath = 25
+    }
+    public enum RtKey: UInt32, Sendable, Codable {
+        case xfrm = 4
+    }
+    public enum CmpOp: UInt32, Sendable, Codable {
+        case eq = 0, neq = 1, lt = 2, lte = 3, gt = 4, gte = 5
+    }
+    public enum PayloadBase: UInt32, Sendable, Codable {
+        case link = 0, network = 1, transport = 2
+    }
+    public enum Verdict: Hashable, Sendable, Codable {
+        case accept, drop, `continue`, `return`
+        case jump(String)
+        case goto(String)
+        /// `reject` is an expression of its own, not an immediate; kept here so warnings can see it.
+        case reject
+    }
+
+    /// 32-bit register numbers as nft allocates them: NFT_REG_1 = 1 (16 bytes), NFT_REG32_01 = 9.
+    public static let reg1: UInt32 = 1
+    public static let reg2: UInt32 = 2
+    public static let reg32_01: UInt32 = 9
+    public static let verdictRegister: UInt32 = 0
+}
+
+extension Expr {
+    /// A new libnftnl expression for this value; the caller adds it to a rule (which takes ownership).
+    func makeNftnl() -> OpaquePointer {
+        func alloc(_ name: String) -> OpaquePointer { nftnl_expr_alloc(name)! }
+        func setU32(_ e: OpaquePointer, _ attr: Int, _ v: UInt32) { nftnl_expr_set_u32(e, UInt16(attr), v) }
+        func setBytes(_ e: OpaquePointer, _ attr: Int, _ bytes: [UInt8]) {
+            bytes.withUnsafeBytes { _ = nftnl_expr_set(e, UInt16(attr), $0.baseAddress, UInt32(bytes.count)) }
+        }
+        switch self {
+        case let .meta(key, dreg):
+            let e = alloc("meta")
+            setU32(e, NFTNL_EXPR_META_KEY, key.rawValue)
+            setU32(e, NFTNL_EXPR_META_DREG, dreg)
+            return e
+        case let .rt(key, dreg):
+            let e = alloc("rt")
+            setU32(e, NFTNL_EXPR_RT_KEY, key.rawValue)
+            setU32(e, NFTNL_EXPR_RT_DREG, dreg)
+            return e
+        case let .cmp(op, sreg, data):
+            let e = alloc("cmp")
+            setU32(e, NFTNL_EXPR_CMP_SREG, sreg)
+            setU32(e, NFTNL_EXPR_CMP_OP, op.rawValue)
+            setBytes(e, NFTNL_EXPR_CMP_DATA, data)
+            return e
+        case let .payload(base, offset, length, dreg):
+            let e = alloc("payload")
+            setU32(e, NFTNL_EXPR_PAYLOAD_DREG, dreg)
+            setU32(e, NFTNL_EXPR_PAYLOAD_BASE, base.rawValue)
+            setU32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset)
+            setU32(e, NFTNL_EXPR_PAYLOAD_LEN, length)
+            return e
+        case let .payloadWrite(base, offset, length, sreg, checksumOffset):
+            let e = alloc("payload")
+            setU32(e, NFTNL_EXPR_PAYLOAD_SREG, sreg)
+            setU32(e, NFTNL_EXPR_PAYLOAD_BASE, base.rawValue)
+            setU32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset)
+            setU32(e, NFTNL_EXPR_PAYLOAD_LEN, length)
+            setU32(e, NFTNL_EXPR_PAYLOAD_CSUM_TYPE, NFT_PAYLOAD_CSUM_INET.rawValue)
+            setU32(e, NFTNL_EXPR_PAYLOAD_CSUM_OFFSET, checksumOffset)
+            setU32(e, NFTNL_EXPR_PAYLOAD_FLAGS, 0)
+            return e
+        case let .bitwise(sreg, dreg, mask, xor):
+            let e = alloc("bitwise")
+            setU32(e, NFTNL_EXPR_BITWISE_SREG, sreg)
+            setU32(e, NFTNL_EXPR_BITWISE_DREG, dreg)
+            setU32(e, NFTNL_EXPR_BITWISE_LEN, UInt32(mask.count))
+            setBytes(e, NFTNL_EXPR_BITWISE_MASK, mask)
+            setBytes(e, NFTNL_EXPR_BITWISE_XOR, xor)
+            return e
+        case let .lookup(set, sreg, inverted):
+            let e = alloc("lookup")
+            setU32(e, NFTNL_EXPR_LOOKUP_SREG, sreg)
+            nftnl_expr_set_str(e, UInt16(NFTNL_EXPR_LOOKUP_SET), set)
+            if inverted { setU32(e, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV.rawValue) }
+            return e
+        case let .tcpOptionLoad(kind, offset, length, dreg):
+            let e = alloc("exthdr")
+            setU32(e, NFTNL_EXPR_EXTHDR_DREG, dreg)
+            nftnl_expr_set_u8(e, UInt16(NFTNL_EXPR_EXTHDR_TYPE), kind)
+            setU32(e, NFTNL_EXPR_EXTHDR_OFFSET, offset)
+            setU32(e, NFTNL_EXPR_EXTHDR_LEN, length)
+            setU32(e, NFTNL_EXPR_EXTHDR_OP, NFT_EXTHDR_OP_TCPOPT.rawValue)
+            return e
+        case let .tcpOptionWrite(kind, offset, length, sreg):
+            let e = alloc("exthdr")
+            setU32(e, NFTNL_EXPR_EXTHDR_SREG, sreg)
+            nftnl_expr_set_u8(e, UInt16(NFTNL_EXPR_EXTHDR_TYPE), kind)
+            setU32(e, NFTNL_EXPR_EXTHDR_OFFSET, offset)
+            setU32(e, NFTNL_EXPR_EXTHDR_LEN, length)
+            setU32(e, NFTNL_EXPR_EXTHDR_OP, NFT_EXTHDR_OP_TCPOPT.rawValue)
+            return e
+        case let .immediate(dreg, data):
+            let e = alloc("immediate")
+            setU32(e, NFTNL_EXPR_IMM_DREG, dreg)
+            setBytes(e, NFTNL_EXPR_IMM_DATA, data)
+            return e
+        case let .verdict(verdict):
+            let e = alloc("immediate")
+            setU32(e, NFTNL_EXPR_IMM_DREG, Expr.verdictRegister)
+            switch verdict {
+            case .accept: setU32(e, NFTNL_EXPR_IMM_VERDICT, UInt32(NF_ACCEPT))
+            case .drop, .reject: setU32(e, NFTNL_EXPR_IMM_VERDICT, UInt32(NF_DROP))
+            case .continue: setU32(e, NFTNL_EXPR_IMM_VERDICT, UInt32(bitPattern: NFT_CONTINUE.rawValue))
+            case .return: setU32(e, NFTNL_EXPR_IMM_VERDICT, UInt32(bitPattern: NFT_RETURN.rawValue))
+            case let .jump(chain):
+                setU32(e, NFTNL_EXPR_IMM_VERDICT, UInt32(bitPattern: NFT_JUMP.rawValue))
+                nftnl_expr_set_str(e, UInt16(NFTNL_EXPR_IMM_CHAIN), chain)
+            case let .goto(chain):
+                setU32(e, NFTNL_EXPR_IMM_VERDICT, UInt32(bitPattern: NFT_GOTO.rawValue))
+                nftnl_expr_set_str(e, UInt16(NFTNL_EXPR_IMM_CHAIN), chain)
+            }
+            return e
+        case .counter:
+            return alloc("counter")
+        case let .other(name, _):
+            return alloc(name)
+        }
+    }
+
+    /// The typed value of a kernel expression; `counter` also returns its packet/byte counts.
+    static func decode(_ e: OpaquePointer) -> (Expr, Counter?) {
+        let name = String(cString: nftnl_expr_get_str(e, UInt16(NFTNL_EXPR_NAME)))
+        func u32(_ attr: Int) -> UInt32 { nftnl_expr_get_u32(e, UInt16(attr)) }
+        func has(_ attr: Int) -> Bool { nftnl_expr_is_set(e, UInt16(attr)) }
+        func bytes(_ attr: Int) -> [UInt8] {
+            var length: UInt32 = 0
+            guard let p = nftnl_expr_get(e, UInt16(attr), &length) else { return [] }
+            return Array(UnsafeRawBufferPointer(start: p, count: Int(length)))
+        }
+        func str(_ attr: Int) -> String {
+            guard let p = nftnl_expr_get_str(e, UInt16(attr)) else { return "" }
+            return String(cString: p)
+        }
+        let unknown = Expr.other(name: name, verdict: name == "reject" ? .reject : nil)
+        switch name {
+        case "meta":
+            guard has(NFTNL_EXPR_META_DREG), let key = MetaKey(rawValue: u32(NFTNL_EXPR_META_KEY)) else { return (unknown, nil) }
+            return (.meta(key, dreg: u32(NFTNL_EXPR_META_DREG)), nil)
+        case "rt":
+            guard let key = RtKey(rawValue: u32(NFTNL_EXPR_RT_KEY)) else { return (unknown, nil) }
+            return (.rt(key, dreg: u32(NFTNL_EXPR_RT_DREG)), nil)
+        case "cmp":
+            guard let op = CmpOp(rawValue: u32(NFTNL_EXPR_CMP_OP)) else { return (unknown, nil) }
+            return (.cmp(op, sreg: u32(NFTNL_EXPR_CMP_SREG), data: bytes(NFTNL_EXPR_CMP_DATA)), nil)
+        case "payload":
+            guard let base = PayloadBase(rawValue: u32(NFTNL_EXPR_PAYLOAD_BASE)) else { return (unknown, nil) }
+            let offset = u32(NFTNL_EXPR_PAYLOAD_OFFSET), length = u32(NFTNL_EXPR_PAYLOAD_LEN)
+            if has(NFTNL_EXPR_PAYLOAD_SREG) {
+                guard u32(NFTNL_EXPR_PAYLOAD_CSUM_TYPE) == NFT_PAYLOAD_CSUM_INET.rawValue else { return (unknown, nil) }
+                return (.payloadWrite(base, offset: offset, length: length, sreg: u32(NFTNL_EXPR_PAYLOAD_SREG),
+                                      checksumOffset: u32(NFTNL_EXPR_PAYLOAD_CSUM_OFFSET)), nil)
+            }
+            return (.payload(base, offset: offset, length: length, dreg: u32(NFTNL_EXPR_PAYLOAD_DREG)), nil)
+        case "bitwise":
+            guard !has(NFTNL_EXPR_BITWISE_OP) || u32(NFTNL_EXPR_BITWISE_OP) == 0 else { return (unknown, nil) }
+            return (.bitwise(sreg: u32(NFTNL_EXPR_BITWISE_SREG), dreg: u32(NFTNL_EXPR_BITWISE_DREG),
+                             mask: bytes(NFTNL_EXPR_BITWISE_MASK), xor: bytes(NFTNL_EXPR_BITWISE_XOR)), nil)
+        case "lookup":
+            guard !has(NFTNL_EXPR_LOOKUP_DREG) else { return (unknown, nil) }
+            let inverted = has(NFTNL_EXPR_LOOKUP_FLAGS) && u32(NFTNL_EXPR_LOOKUP_FLAGS) & NFT_LOOKUP_F_INV.rawValue != 0
+            return (.lookup(set: str(NFTNL_EXPR_LOOKUP_SET), sreg: u32(NFTNL_EXPR_LOOKUP_SREG), inverted: inverted), nil)
+        case "exthdr":
+            guard u32(NFTNL_EXPR_EXTHDR_OP) == NFT_EXTHDR_OP_TCPOPT.rawValue else { return (unknown, nil) }
+            let kind = nftnl_expr_get_u8(e, UInt16(NFTNL_EXPR_EXTHDR_TYPE))
+            let offset = u32(NFTNL_EXPR_EXTHDR_OFFSET), length = u32(NFTNL_EXPR_EXTHDR_LEN)
+            if has(NFTNL_EXPR_EXTHDR_SREG) {
+                return (.tcpOptionWrite(kind: kind, offset: offset, length: length, sreg: u32(NFTNL_EXPR_EXTHDR_SREG)), nil)
+            }
+            return (.tcpOptionLoad(kind: kind, offset: offset, length: length, dreg: u32(NFTNL_EXPR_EXTHDR_DREG)), nil)
+        case "immediate":
+            let dreg = u32(NFTNL_EXPR_IMM_DREG)
+            guard dreg == Expr.verdictRegister else { return (.immediate(dreg: dreg, data: bytes(NFTNL_EXPR_IMM_DATA)), nil) }
+            let code = Int32(bitPattern: u32(NFTNL_EXPR_IMM_VERDICT))
+            switch code {
+            case Int32(NF_ACCEPT): return (.verdict(.accept), nil)
+            case Int32(NF_DROP): return (.verdict(.drop), nil)
+            case NFT_CONTINUE.rawValue: return (.verdict(.continue), nil)
+            case NFT_RETURN.rawValue: return (.verdict(.return), nil)
+            case NFT_JUMP.rawValue: return (.verdict(.jump(str(NFTNL_EXPR_IMM_CHAIN))), nil)
+            case NFT_GOTO.rawValue: return (.verdict(.goto(str(NFTNL_EXPR_IMM_CHAIN))), nil)
+            default: return (unknown, nil)
+            }
+        case "counter":
+            return (.counter, Counter(packets: nftnl_expr_get_u64(e, UInt16(NFTNL_EXPR_CTR_PACKETS)),
+                                      bytes: nftnl_expr_get_u64(e, UInt16(NFTNL_EXPR_CTR_BYTES))))
+        default:
+            return (unknown, nil)
+        }
+    }
+}
+
+/// Packet and byte counts of a rule's or a set element's counter.
+public struct Counter: Hashable, Sendable, Codable {
+    public var packets: UInt64
+    public var bytes: UInt64
+    public init(packets: UInt64, bytes: UInt64) {
+        self.packets = packets
+        self.bytes = bytes
+    }
+}

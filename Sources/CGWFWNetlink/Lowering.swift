@@ -1,0 +1,218 @@
+import CGWFWCompiler
+import CGWFWModel
+
+/// Where cgwfw's objects go: its own table, or regular chains inside an existing one.
+public struct ApplyTarget: Sendable, Hashable {
+    /// Attach mode: the existing table (e.g. `inet filter`).
+    public var attach: TableRef?
+    /// Attach mode: hook name → the base chain to jump from (default: every base chain on that hook).
+    public var attachChains: [String: String]
+
+    public init(attach: TableRef? = nil, attachChains: [String: String] = [:]) {
+        self.attach = attach
+        self.attachChains = attachChains
+    }
+
+    public func table(for intent: RuleIntent) -> TableRef {
+        attach ?? TableRef(family: .inet, name: intent.table)
+    }
+
+    public func mode(for intent: RuleIntent) -> OwnershipMode {
+        attach == nil ? .standalone : .attach(prefix: "\(intent.table)-")
+    }
+}
+
+/// Rule intent → the exact chains, sets, rules and expressions cgwfw writes. The expression lists are
+/// those `nft -f` produces for the nftables backend's text of the same rules (checked with
+/// `nft --debug=netlink`), so both paths leave the same kernel state.
+public enum Lowering {
+    /// The nft comment of a rule: its tag first, so apply finds its own rules by meaning. Cleaned and cut
+    /// exactly as the nftables backend writes it, so both paths store the same bytes.
+    public static func ruleComment(tag: String, comment: String, comments: Bool) -> String {
+        nftString(comments ? "\(tag): \(comment)" : tag)
+    }
+
+    static func nftString(_ text: String) -> String {
+        String(NftablesBackend.quoted(text).dropFirst().dropLast())
+    }
+
+    /// The tag stored in a rule comment, or nil when the comment is not one of cgwfw's.
+    public static func tag(fromComment comment: String) -> String {
+        if let colon = comment.range(of: ": ") { return String(comment[..<colon.lowerBound]) }
+        return comment
+    }
+
+    static func hook(for role: IntentChain.Role) -> Hook {
+        switch role {
+        case .input: return .input
+        case .output: return .output
+        case .forward, .tunnel: return .forward
+        }
+    }
+
+    /// Standalone base chains: filter priority, mangle (-150) for the MSS/DF chain.
+    static func baseChain(for role: IntentChain.Role) -> ChainSpec.Base {
+        ChainSpec.Base(type: "filter", hook: hook(for: role), priority: role == .tunnel ? -150 : 0, policyAccept: true)
+    }
+
+    /// - Parameter attachedBaseChains: attach mode: the base chains the existing table has now.
+    public static func desiredState(intent: RuleIntent, target: ApplyTarget,
+                                    attachedBaseChains: [ChainSpec] = []) -> DesiredState {
+        let table = target.table(for: intent)
+        let mode = target.mode(for: intent)
+        let prefix: String
+        if case let .attach(p) = mode { prefix = p } else { prefix = "" }
+
+        func setName(_ name: String) -> String { prefix + name }
+        let sets = intent.sets.map { set -> SetSpec in
+            let keyType: SetSpec.KeyType = set.kind == .pairs ? .addressPair(set.family) : .address(set.family)
+            let elements = set.elements.map { element -> SetSpec.Element in
+                var key = element.local.bytes
+                if set.kind == .pairs, let remote = element.remote { key += remote.bytes }
+                return SetSpec.Element(key: key, comment: intent.comments ? nftString(element.comment) : nil)
+            }
+            return SetSpec(name: setName(set.name), keyType: keyType, counters: intent.counters, elements: elements)
+        }
+
+        var chains: [ChainSpec] = []
+        var rules: [RuleSpec] = []
+        var jumps: [RuleSpec] = []
+        for chain in intent.chains {
+            let name = prefix + chain.role.rawValue
+            let hook = hook(for: chain.role)
+            if mode.isAttach {
+                let named = target.attachChains[hook.rawValue]
+                let sources = attachedBaseChains.filter { $0.base?.hook == hook && (named == nil || $0.name == named) }
+                if sources.isEmpty {
+                    // No base chain on this hook in the existing table: cgwfw's chain hooks in itself.
+                    chains.append(ChainSpec(name: name, base: baseChain(for: chain.role)))
+                } else {
+                    chains.append(ChainSpec(name: name))
+                    for source in sources {
+                        let tag = "\(prefix)jump-\(chain.role.rawValue)"
+                        jumps.append(RuleSpec(chain: source.name, tag: tag, comment: tag, exprs: [.verdict(.jump(name))],
+                                              summary: "jump from \(source.name) to \(name)"))
+                    }
+                }
+            } else {
+                chains.append(ChainSpec(name: name, base: baseChain(for: chain.role)))
+            }
+            for rule in chain.rules {
+                for (index, exprs) in lower(rule.action, intent: intent, setName: setName).enumerated() {
+                    let tag = index == 0 ? rule.tag : "\(rule.tag)#\(index)"
+                    rules.append(RuleSpec(chain: name, tag: tag,
+                                          comment: ruleComment(tag: tag, comment: rule.comment, comments: intent.comments),
+                                          exprs: exprs, summary: rule.comment))
+                }
+            }
+        }
+        return DesiredState(table: table, mode: mode, chains: chains, sets: sets, rules: rules, jumps: jumps)
+    }
+
+    // MARK: - Expressions
+
+    static func be16(_ value: Int) -> [UInt8] { [UInt8(truncatingIfNeeded: value >> 8), UInt8(truncatingIfNeeded: value)] }
+
+    static func interfaceName(_ name: String) -> [UInt8] {
+        var bytes = Array(name.utf8.prefix(15))
+        bytes += [UInt8](repeating: 0, count: 16 - bytes.count)
+        return bytes
+    }
+
+    static func metaMatch(_ key: Expr.MetaKey, _ data: [UInt8]) -> [Expr] {
+        [.meta(key, dreg: Expr.reg1), .cmp(.eq, sreg: Expr.reg1, data: data)]
+    }
+
+    static func familyMatch(_ family: IPAddress.Family) -> [Expr] {
+        metaMatch(.nfproto, [family == .ipv4 ? 2 : 10])
+    }
+
+    /// `udp sport P udp dport P` (nft merges both into one 4-byte compare), `udp dport P` for strict's
+    /// drops (any source port), or `meta l4proto esp`.
+    static func trafficMatch(_ traffic: TunnelTraffic, anySourcePort: Bool = false) -> [Expr] {
+        guard let port = traffic.udpPort else { return metaMatch(.l4proto, [50]) }
+        if anySourcePort {
+            return metaMatch(.l4proto, [17]) + [
+                .payload(.transport, offset: 2, length: 2, dreg: Expr.reg1),
+                .cmp(.eq, sreg: Expr.reg1, data: be16(Int(port))),
+            ]
+        }
+        return metaMatch(.l4proto, [17]) + [
+            .payload(.transport, offset: 0, length: 4, dreg: Expr.reg1),
+            .cmp(.eq, sreg: Expr.reg1, data: be16(Int(port)) + be16(Int(port))),
+        ]
+    }
+
+    static func addressOffset(_ family: IPAddress.Family, source: Bool) -> (offset: UInt32, length: UInt32) {
+        switch family {
+        case .ipv4: return (source ? 12 : 16, 4)
+        case .ipv6: return (source ? 8 : 24, 16)
+        }
+    }
+
+    static func wanMatch(_ intent: RuleIntent, _ direction: TrafficDirection) -> [Expr] {
+        guard intent.placement == .gateway, let wan = intent.wanInterface else { return [] }
+        return metaMatch(direction == .inbound ? .iifname : .oifname, interfaceName(wan))
+    }
+
+    /// One expression list per rule to write (several only for a tunnel selector with several interfaces).
+    static func lower(_ action: IntentRule.Action, intent: RuleIntent, setName: (String) -> String) -> [[Expr]] {
+        let counter: [Expr] = intent.counters ? [.counter] : []
+        switch action {
+        case let .acceptPeers(traffic, direction, family, set):
+            // Set elements are `local . remote`; inbound packets carry the local address as destination.
+            let localIsSource = direction == .outbound
+            let first = addressOffset(family, source: localIsSource)
+            let second = addressOffset(family, source: !localIsSource)
+            let secondRegister = family == .ipv4 ? Expr.reg32_01 : Expr.reg2
+            return [wanMatch(intent, direction) + trafficMatch(traffic) + familyMatch(family) + [
+                .payload(.network, offset: first.offset, length: first.length, dreg: Expr.reg1),
+                .payload(.network, offset: second.offset, length: second.length, dreg: secondRegister),
+                .lookup(set: setName(set), sreg: Expr.reg1, inverted: false),
+            ] + counter + [.verdict(.accept)]]
+        case let .dropUnknownPeers(traffic, direction, family, set):
+            let local = addressOffset(family, source: direction == .outbound)
+            return [wanMatch(intent, direction) + trafficMatch(traffic, anySourcePort: true) + familyMatch(family) + [
+                .payload(.network, offset: local.offset, length: local.length, dreg: Expr.reg1),
+                .lookup(set: setName(set), sreg: Expr.reg1, inverted: false),
+            ] + counter + [.verdict(.drop)]]
+        case let .clampMSS(family, mss, direction, selector):
+            let tcpSyn: [Expr] = metaMatch(.l4proto, [6]) + [
+                .payload(.transport, offset: 13, length: 1, dreg: Expr.reg1),
+                .bitwise(sreg: Expr.reg1, dreg: Expr.reg1, mask: [0x02], xor: [0x00]),
+                .cmp(.neq, sreg: Expr.reg1, data: [0x00]),
+            ]
+            let clamp: [Expr] = [
+                .tcpOptionLoad(kind: 2, offset: 2, length: 2, dreg: Expr.reg1),
+                .cmp(.gt, sreg: Expr.reg1, data: be16(mss)),
+                .immediate(dreg: Expr.reg1, data: be16(mss)),
+                .tcpOptionWrite(kind: 2, offset: 2, length: 2, sreg: Expr.reg1),
+            ] + counter
+            return selectorMatches(selector, direction).map { familyMatch(family) + $0 + tcpSyn + clamp }
+        case let .clearDF(selector):
+            let clear: [Expr] = [
+                .payload(.network, offset: 6, length: 2, dreg: Expr.reg1),
+                .bitwise(sreg: Expr.reg1, dreg: Expr.reg1, mask: [0x40, 0x00], xor: [0x00, 0x00]),
+                .cmp(.neq, sreg: Expr.reg1, data: [0x00, 0x00]),
+                .payload(.network, offset: 6, length: 2, dreg: Expr.reg1),
+                .bitwise(sreg: Expr.reg1, dreg: Expr.reg1, mask: [0xbf, 0xff], xor: [0x00, 0x00]),
+                .payloadWrite(.network, offset: 6, length: 2, sreg: Expr.reg1, checksumOffset: 10),
+            ] + counter
+            return selectorMatches(selector, .intoTunnel).map { familyMatch(.ipv4) + $0 + clear }
+        }
+    }
+
+    /// `rt ipsec exists` / `meta ipsec exists`, or `oifname`/`iifname` per tunnel interface.
+    static func selectorMatches(_ selector: TunnelSelector, _ direction: IntentRule.TunnelDirection) -> [[Expr]] {
+        switch selector {
+        case .ipsecPolicy:
+            if direction == .intoTunnel {
+                return [[.rt(.xfrm, dreg: Expr.reg1), .cmp(.eq, sreg: Expr.reg1, data: [1])]]
+            }
+            return [metaMatch(.secpath, [1])]
+        case let .interfaces(names):
+            let key: Expr.MetaKey = direction == .intoTunnel ? .oifname : .iifname
+            return names.map { metaMatch(key, interfaceName($0)) }
+        }
+    }
+}

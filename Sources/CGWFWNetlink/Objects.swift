@@ -1,0 +1,201 @@
+import CGWFWModel
+
+/// nftables address families cgwfw can own objects in.
+public enum TableFamily: String, Sendable, Codable, CaseIterable {
+    case ip, ip6, inet, arp, bridge, netdev
+
+    public init?(nfproto: UInt32) {
+        switch nfproto {
+        case 2: self = .ip
+        case 10: self = .ip6
+        case 1: self = .inet
+        case 3: self = .arp
+        case 7: self = .bridge
+        case 5: self = .netdev
+        default: return nil
+        }
+    }
+
+    public var nfproto: UInt8 {
+        switch self {
+        case .ip: return 2
+        case .ip6: return 10
+        case .inet: return 1
+        case .arp: return 3
+        case .bridge: return 7
+        case .netdev: return 5
+        }
+    }
+}
+
+/// A table named as nft names it: `inet cgwfw`.
+public struct TableRef: Hashable, Sendable, Codable, CustomStringConvertible {
+    public var family: TableFamily
+    public var name: String
+    public init(family: TableFamily, name: String) {
+        self.family = family
+        self.name = name
+    }
+    /// Parses `"inet filter"`; a bare name means `inet`.
+    public init?(_ text: String) {
+        let words = text.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+        switch words.count {
+        case 1: self.init(family: .inet, name: words[0])
+        case 2:
+            guard let family = TableFamily(rawValue: words[0]) else { return nil }
+            self.init(family: family, name: words[1])
+        default: return nil
+        }
+    }
+    public var description: String { "\(family.rawValue) \(name)" }
+}
+
+public enum Hook: String, Sendable, Codable {
+    case prerouting, input, forward, output, postrouting
+
+    init?(number: UInt32) {
+        switch number {
+        case 0: self = .prerouting
+        case 1: self = .input
+        case 2: self = .forward
+        case 3: self = .output
+        case 4: self = .postrouting
+        default: return nil
+        }
+    }
+    var number: UInt32 {
+        switch self {
+        case .prerouting: return 0
+        case .input: return 1
+        case .forward: return 2
+        case .output: return 3
+        case .postrouting: return 4
+        }
+    }
+}
+
+/// A chain as cgwfw writes it or reads it: base (hook set) or regular.
+public struct ChainSpec: Hashable, Sendable, Codable {
+    public struct Base: Hashable, Sendable, Codable {
+        public var type: String
+        public var hook: Hook
+        public var priority: Int32
+        public var policyAccept: Bool
+    }
+    public var name: String
+    public var base: Base?
+    public init(name: String, base: Base? = nil) {
+        self.name = name
+        self.base = base
+    }
+}
+
+/// A named set; `elements` are keyed by their bytes (concatenated fields padded to 4 bytes).
+public struct SetSpec: Hashable, Sendable, Codable {
+    public enum KeyType: Hashable, Sendable, Codable {
+        case address(IPAddress.Family)
+        case addressPair(IPAddress.Family)
+
+        var fieldLength: Int { family == .ipv4 ? 4 : 16 }
+        var family: IPAddress.Family {
+            switch self { case let .address(f), let .addressPair(f): return f }
+        }
+        var fieldCount: Int {
+            if case .addressPair = self { return 2 }
+            return 1
+        }
+        var keyLength: Int { fieldLength * fieldCount }
+        /// nft's datatype ids: ipv4_addr 7, ipv6_addr 8; a concatenation shifts earlier fields by 6 bits.
+        var nftTypeID: UInt32 {
+            let one: UInt32 = family == .ipv4 ? 7 : 8
+            return fieldCount == 2 ? (one << 6) | one : one
+        }
+        var nftTypeName: String {
+            let one = family == .ipv4 ? "ipv4_addr" : "ipv6_addr"
+            return fieldCount == 2 ? "\(one) . \(one)" : one
+        }
+    }
+
+    public struct Element: Hashable, Sendable, Codable {
+        public var key: [UInt8]
+        public var comment: String?
+        public init(key: [UInt8], comment: String?) {
+            self.key = key
+            self.comment = comment
+        }
+    }
+
+    public var name: String
+    public var keyType: KeyType
+    public var counters: Bool
+    public var elements: [Element]
+
+    /// Everything but the elements: what forces a set to be recreated when it differs.
+    public var definition: SetSpec {
+        var copy = self
+        copy.elements = []
+        return copy
+    }
+
+    /// `198.51.100.7 . 192.0.2.10` for a key.
+    func keyText(_ key: [UInt8]) -> String {
+        let length = keyType.fieldLength
+        var fields: [String] = []
+        var offset = 0
+        while offset + length <= key.count {
+            fields.append(IPAddress(bytes: key[offset..<offset + length])?.description ?? "?")
+            offset += length
+        }
+        return fields.joined(separator: " . ")
+    }
+}
+
+/// A rule as cgwfw writes it: its tag (in the nft comment udata) identifies it; its meaning is the rest.
+public struct RuleSpec: Hashable, Sendable, Codable {
+    public var chain: String
+    public var tag: String
+    /// The full comment stored in the kernel (starts with the tag).
+    public var comment: String
+    public var exprs: [Expr]
+    /// Human names for reviews: connection/tunnel or AWS requirement.
+    public var summary: String
+
+    public static func == (a: RuleSpec, b: RuleSpec) -> Bool {
+        a.chain == b.chain && a.comment == b.comment && a.exprs == b.exprs
+    }
+    public func hash(into h: inout Hasher) {
+        h.combine(chain)
+        h.combine(comment)
+        h.combine(exprs)
+    }
+}
+
+/// A rule read from the kernel.
+public struct LiveRule: Sendable {
+    public var spec: RuleSpec
+    public var handle: UInt64
+    public var counter: Counter?
+}
+
+/// Everything cgwfw wants to exist, in one table.
+public struct DesiredState: Sendable, Codable {
+    public var table: TableRef
+    public var mode: OwnershipMode
+    public var chains: [ChainSpec]
+    public var sets: [SetSpec]
+    /// Rules of cgwfw's own chains, in chain order.
+    public var rules: [RuleSpec]
+    /// Attach mode: the jump rules cgwfw puts at the top of the table's base chains.
+    public var jumps: [RuleSpec]
+}
+
+/// What cgwfw owns: a whole table (standalone) or `<prefix>-*` chains/sets plus tagged jumps (attach).
+public enum OwnershipMode: Hashable, Sendable, Codable {
+    case standalone
+    case attach(prefix: String)
+
+    public var isAttach: Bool {
+        if case .attach = self { return true }
+        return false
+    }
+}

@@ -1,0 +1,159 @@
+import ArgumentParser
+import CGWFWCompiler
+import CGWFWModel
+import CGWFWNetlink
+import Foundation
+
+struct ApplyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apply",
+        abstract: "Make the kernel's cgwfw rules match the AWS VPN configs, in one netlink transaction.",
+        discussion: """
+        Reads what cgwfw owns over netlink (the table `inet cgwfw`, or with --attach its `cgwfw-` chains, sets
+        and jump rules inside an existing table), compares it with the compiled rules by meaning, and commits
+        one transaction: nothing when they already match ("unchanged"), only set elements when only peers
+        changed (rules and counters stay), chains and rules only when their structure changed. Nothing else
+        in the ruleset is touched. The transaction carries the generation it was computed from; if someone
+        changes the ruleset in between, it is re-read and retried.
+
+        --confirm SECONDS keeps the previous rules and restores them after SECONDS unless `cgwfw confirm`
+        runs first (a detached watchdog does it, so it works from Ansible and survives the SSH session).
+        While a rollback is pending, another apply exits 75 unless --force: --force keeps the pending
+        rollback target (the state before the first unconfirmed apply) and, with --confirm, restarts the timer;
+        without --confirm it cancels the rollback like `cgwfw confirm` and applies.
+
+        Exit status: 0 applied or unchanged, 64 usage, 65 bad config/profile (before any netlink traffic),
+        66 unreadable input, 70 the kernel refused the transaction (nothing applied), 71 netlink failure,
+        75 the ruleset kept changing / a commit-confirm is pending, 77 no CAP_NET_ADMIN.
+        """
+    )
+
+    @Flag(help: "Say what would change; write nothing (same as `cgwfw diff`).")
+    var dryRun = false
+
+    @Flag(help: "Print the report as JSON: changed, table, added, removed, diff {before, after}, warnings.")
+    var json = false
+
+    @Option(help: ArgumentHelp("Restore the previous rules after this many seconds unless `cgwfw confirm` runs.",
+                               valueName: "seconds"))
+    var confirm: Int?
+
+    @Flag(help: "Apply even though a commit-confirm is pending (see above).")
+    var force = false
+
+    @OptionGroup var profileOptions: ProfileOptions
+    @OptionGroup var input: ConfigInputOptions
+
+    func validate() throws {
+        if let confirm, confirm < 1 { throw ValidationError("--confirm needs a positive number of seconds") }
+        if confirm != nil && dryRun { throw ValidationError("--confirm and --dry-run do not go together") }
+    }
+
+    func run() throws {
+        let (intent, target) = try compileIntent(profileOptions: profileOptions, input: input)
+        if dryRun {
+            let report = try withEngine { engine throws(NetlinkError) in try engine.apply(intent: intent, target: target, dryRun: true) }
+            try printReport(report, json: json, verb: "would change")
+            return
+        }
+        let report: ApplyReport
+        do {
+            report = try CommitConfirmRunner.apply(intent: intent, target: target, confirmSeconds: confirm, force: force)
+        } catch let error as CommitConfirmError {
+            printError("cgwfw: \(error)")
+            throw error.exitCode.exit
+        }
+        try printReport(report, json: json, verb: "applied")
+        if let confirm, report.changed {
+            printError("cgwfw: the previous rules come back in \(confirm) s unless `cgwfw confirm` runs")
+        }
+    }
+}
+
+/// Config + profile → intent and where it goes. Any error here exits before netlink is opened.
+func compileIntent(profileOptions: ProfileOptions, input: ConfigInputOptions) throws -> (RuleIntent, ApplyTarget) {
+    let profile = try profileOptions.resolve()
+    let parsed = try input.load()
+    printDiagnostics(parsed.diagnostics)
+    if parsed.diagnostics.hasErrors { throw SysExit.dataError.exit }
+    let compiled = IntentBuilder.build(connections: parsed.connections, profile: profile)
+    printDiagnostics(compiled.diagnostics)
+    if compiled.diagnostics.hasErrors { throw SysExit.dataError.exit }
+    // The text backend refuses names nft cannot write; the netlink path keeps the same rule.
+    let (_, backendDiagnostics) = NftablesBackend.render(compiled.intent)
+    printDiagnostics(backendDiagnostics)
+    if backendDiagnostics.hasErrors { throw SysExit.dataError.exit }
+    return (compiled.intent, try applyTarget(profile))
+}
+
+func applyTarget(_ profile: Profile) throws -> ApplyTarget {
+    guard let attach = profile.attach else { return ApplyTarget() }
+    guard let table = TableRef(attach), table.family == .inet else {
+        printError("cgwfw: error: --attach '\(attach)': the apply engine attaches to inet tables only (e.g. \"inet filter\")")
+        throw SysExit.usage.exit
+    }
+    return ApplyTarget(attach: table, attachChains: profile.attachChains)
+}
+
+/// Opens netlink, runs `body`, and turns netlink failures into a message and a sysexits code.
+func withEngine<T>(_ body: (Engine) throws(NetlinkError) -> T) throws -> T {
+    do {
+        let engine = try Engine()
+        if let hook = ProcessInfo.processInfo.environment["CGWFW_TEST_BEFORE_COMMIT"], !hook.isEmpty {
+            engine.beforeCommit = { runShell(hook) }
+        }
+        return try body(engine)
+    } catch {
+        printError("cgwfw: \(error)")
+        throw error.exitCode.exit
+    }
+}
+
+/// The test seam's command (a concurrent writer between read and commit).
+func runShell(_ command: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/sh")
+    process.arguments = ["-c", command]
+    try? process.run()
+    process.waitUntilExit()
+}
+
+/// Human report (a review with +/− lines, colour on a TTY) or the JSON report.
+func printReport(_ report: ApplyReport, json: Bool, verb: String) throws {
+    if json {
+        print(try jsonString(JSONReport(report)))
+    } else {
+        print(review(report, verb: verb))
+    }
+    for warning in report.warnings { printError("cgwfw: warning: \(warning)") }
+}
+
+/// The JSON the Ansible module reads: exactly these keys.
+struct JSONReport: Encodable {
+    var changed: Bool
+    var table: String
+    var added: [String]
+    var removed: [String]
+    var diff: ApplyReport.Diff
+    var warnings: [String]
+
+    init(_ report: ApplyReport) {
+        changed = report.changed
+        table = report.table
+        added = report.added
+        removed = report.removed
+        diff = report.diff
+        warnings = report.warnings
+    }
+}
+
+func review(_ report: ApplyReport, verb: String) -> String {
+    guard report.changed else { return "\(report.table): unchanged" }
+    let colour = isatty(STDOUT_FILENO) == 1
+    func paint(_ text: String, _ code: String) -> String { colour ? "\u{1b}[\(code)m\(text)\u{1b}[0m" : text }
+    var lines = ["\(report.table): \(verb): \(report.added.count) added, \(report.removed.count) removed"
+                 + (report.elementsOnly ? " (peers only; rules and counters kept)" : "")]
+    lines += report.removed.map { paint("- \($0)", "31") }
+    lines += report.added.map { paint("+ \($0)", "32") }
+    return lines.joined(separator: "\n")
+}

@@ -1,0 +1,208 @@
+import ArgumentParser
+import CGWFWModel
+import CGWFWNetlink
+import Foundation
+import Glibc
+
+struct ConfirmCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "confirm",
+        abstract: "Keep the rules of a pending `apply --confirm` (cancel the automatic rollback).",
+        discussion: """
+        After `cgwfw apply --confirm SECONDS`, a detached watchdog restores the previous rules at the deadline
+        unless this command runs first. Run it over a fresh connection: that proves the new rules let you in.
+        With nothing pending it says so and exits 0. The watchdog never restores over a change made in the
+        meantime (it compares cgwfw's rules in the kernel with what the unconfirmed apply left, and logs to
+        /run/cgwfw/watchdog.log what it did).
+        """
+    )
+
+    @Flag(help: .hidden)
+    var watchdog = false
+
+    func run() throws {
+        if watchdog {
+            runWatchdog()
+            return
+        }
+        let message: String = try CommitConfirmStore.locked {
+            guard let pending = CommitConfirmStore.load() else {
+                return "cgwfw: nothing pending to confirm"
+            }
+            if pending.watchdogPID > 0 { kill(pending.watchdogPID, SIGTERM) }
+            CommitConfirmStore.clear()
+            return "cgwfw: confirmed: keeping the current rules of \(pending.table); rollback cancelled"
+        }
+        print(message)
+    }
+
+    /// The detached rollback: sleeps to the deadline (leaving early once confirmed), then restores.
+    private func runWatchdog() {
+        signal(SIGHUP, SIG_IGN)
+        let me = getpid()
+        while true {
+            guard let pending = CommitConfirmStore.load(), pending.watchdogPID == me || pending.watchdogPID == 0 else { return }
+            if Date().timeIntervalSince1970 >= pending.deadline { break }
+            usleep(100_000)
+        }
+        _ = try? CommitConfirmStore.locked {
+            guard let pending = CommitConfirmStore.load(), pending.watchdogPID == me else { return }
+            defer { CommitConfirmStore.clear() }
+            do {
+                let engine = try Engine()
+                CommitConfirmStore.log(try engine.rollback(pending))
+            } catch {
+                CommitConfirmStore.log("rollback of \(pending.table) failed: \(error)")
+            }
+        }
+    }
+}
+
+enum CommitConfirmError: Error, CustomStringConvertible {
+    case pending(table: TableRef, secondsLeft: Int)
+    case state(String)
+
+    var description: String {
+        switch self {
+        case let .pending(table, seconds):
+            return "a commit-confirm of \(table) is pending (rollback in \(seconds) s): run `cgwfw confirm` to keep "
+                + "those rules, wait for the rollback, or pass --force"
+        case let .state(text):
+            return text
+        }
+    }
+
+    var exitCode: SysExit {
+        switch self {
+        case .pending: return .tempFail
+        case .state: return .cantCreate
+        }
+    }
+}
+
+/// apply with the commit-confirm rules: refuse while pending (unless --force), keep the previous state,
+/// start the detached watchdog.
+enum CommitConfirmRunner {
+    static func apply(intent: RuleIntent, target: ApplyTarget, confirmSeconds: Int?, force: Bool) throws -> ApplyReport {
+        try CommitConfirmStore.locked {
+            var pending = CommitConfirmStore.load()
+            if let current = pending, current.watchdogPID > 0, kill(current.watchdogPID, 0) != 0 {
+                CommitConfirmStore.clear()   // its watchdog is gone (reboot, kill): nothing will roll back
+                pending = nil
+            }
+            if let pending, !force {
+                throw CommitConfirmError.pending(table: pending.table,
+                                                 secondsLeft: max(0, Int(pending.deadline - Date().timeIntervalSince1970)))
+            }
+            if let pending {
+                if pending.watchdogPID > 0 { kill(pending.watchdogPID, SIGTERM) }
+                CommitConfirmStore.clear()
+            }
+            let table = target.table(for: intent)
+            let mode = target.mode(for: intent)
+            return try withEngine { engine throws(NetlinkError) -> ApplyReport in
+                var previous = pending?.previous
+                if confirmSeconds != nil && pending == nil {
+                    previous = Engine.restorable(try engine.read(table: table, mode: mode))
+                }
+                let report = try engine.apply(intent: intent, target: target, dryRun: false)
+                if let seconds = confirmSeconds, report.changed || pending != nil, let applied = engine.lastApplied {
+                    startWatchdog(PendingConfirm(table: table, mode: mode, previous: previous, applied: applied,
+                                                 deadline: Date().timeIntervalSince1970 + Double(seconds), watchdogPID: 0))
+                }
+                return report
+            }
+        }
+    }
+
+    /// Re-executes cgwfw as `confirm --watchdog` in a new session (no terminal, survives SSH logout).
+    private static func startWatchdog(_ pending: PendingConfirm) {
+        var pending = pending
+        do {
+            try CommitConfirmStore.save(pending)
+        } catch {
+            printError("cgwfw: warning: cannot record the pending rollback in \(CommitConfirmStore.directory): \(error)")
+            return
+        }
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            ?? CommandLine.arguments[0]
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // POSIX_SPAWN_SETSID (glibc, _GNU_SOURCE only, so not imported): the child starts a new session.
+        posix_spawnattr_setflags(&attributes, 0x80)
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, CommitConfirmStore.logPath, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let arguments = [executable, "confirm", "--watchdog"]
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { for p in argv { free(p) } }
+        var pid: pid_t = 0
+        let status = posix_spawn(&pid, executable, &actions, &attributes, &argv, environ)
+        guard status == 0 else {
+            CommitConfirmStore.clear()
+            printError("cgwfw: warning: cannot start the rollback watchdog: \(String(cString: strerror(status))); "
+                       + "the change stays applied without a rollback")
+            return
+        }
+        pending.watchdogPID = pid
+        try? CommitConfirmStore.save(pending)
+    }
+}
+
+/// The files of commit-confirm under `/run/cgwfw` (or `$CGWFW_RUN_DIR`): `pending.json`, `lock`, `watchdog.log`.
+public enum CommitConfirmStore {
+    public static var directory: String {
+        let custom = ProcessInfo.processInfo.environment["CGWFW_RUN_DIR"] ?? ""
+        return custom.isEmpty ? "/run/cgwfw" : custom
+    }
+    public static var pendingPath: String { directory + "/pending.json" }
+    public static var logPath: String { directory + "/watchdog.log" }
+
+    public static func ensureDirectory() throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+    }
+
+    /// Runs `body` holding the commit-confirm lock, so confirm, apply and the watchdog never interleave.
+    public static func locked<T>(_ body: () throws -> T) throws -> T {
+        try ensureDirectory()
+        let fd = open(directory + "/lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw CocoaError(.fileWriteNoPermission) }
+        defer { close(fd) }
+        flock(fd, LOCK_EX)
+        defer { flock(fd, LOCK_UN) }
+        return try body()
+    }
+
+    public static func load() -> PendingConfirm? {
+        guard let data = FileManager.default.contents(atPath: pendingPath) else { return nil }
+        return try? JSONDecoder().decode(PendingConfirm.self, from: data)
+    }
+
+    public static func save(_ pending: PendingConfirm) throws {
+        let data = try JSONEncoder().encode(pending)
+        let temporary = pendingPath + ".tmp"
+        try data.write(to: URL(fileURLWithPath: temporary))
+        guard rename(temporary, pendingPath) == 0 else { throw CocoaError(.fileWriteUnknown) }
+    }
+
+    public static func clear() {
+        unlink(pendingPath)
+    }
+
+    public static func log(_ message: String) {
+        let line = "\(Date()) cgwfw[\(getpid())]: \(message)\n"
+        if let handle = FileHandle(forWritingAtPath: logPath) {
+            handle.seekToEndOfFile()
+            handle.write(Data(line.utf8))
+            try? handle.close()
+        } else {
+            FileManager.default.createFile(atPath: logPath, contents: Data(line.utf8))
+        }
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+}

@@ -1,0 +1,30 @@
+import ArgumentParser
+import CGWFWModel
+import CGWFWNetlink
+
+struct DiffCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "diff",
+        abstract: "Show what `cgwfw apply` would change in the kernel (same as apply --dry-run).",
+        discussion: """
+        Reads cgwfw's objects over netlink and prints a review: one line per peer pair (set element) and per
+        rule added (+) or removed (-), naming connection and tunnel; colour only on a terminal. --json prints
+        the apply report with the owned table before and after as nft text.
+
+        Exit status: 0 the kernel already matches, 1 apply would change something, 64/65/66/70/71/77 as apply.
+        """
+    )
+
+    @Flag(help: "Print the report as JSON (changed, table, added, removed, diff {before, after}, warnings).")
+    var json = false
+
+    @OptionGroup var profileOptions: ProfileOptions
+    @OptionGroup var input: ConfigInputOptions
+
+    func run() throws {
+        let (intent, target) = try compileIntent(profileOptions: profileOptions, input: input)
+        let report = try withEngine { engine throws(NetlinkError) in try engine.apply(intent: intent, target: target, dryRun: true) }
+        try printReport(report, json: json, verb: "would change")
+        if report.changed { throw SysExit.changesPending.exit }
+    }
+}

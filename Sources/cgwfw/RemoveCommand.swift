@@ -1,0 +1,32 @@
+import ArgumentParser
+import CGWFWModel
+import CGWFWNetlink
+
+struct RemoveCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "remove",
+        abstract: "Remove exactly what cgwfw owns from the kernel (idempotent).",
+        discussion: """
+        Standalone: deletes the table cgwfw owns (`inet cgwfw`, or --table). Attach mode (--attach or the
+        profile's attach): deletes only cgwfw's tagged jump rules and its `cgwfw-` chains and sets; the rest of
+        that table stays byte-identical. Running it again changes nothing and exits 0.
+        """
+    )
+
+    @Flag(help: "Say what would be removed; write nothing.")
+    var dryRun = false
+
+    @Flag(help: "Print the report as JSON (changed, table, added, removed, diff {before, after}, warnings).")
+    var json = false
+
+    @OptionGroup var profileOptions: ProfileOptions
+
+    func run() throws {
+        let profile = try profileOptions.resolve()
+        let target = try applyTarget(profile)
+        let table = target.attach ?? TableRef(family: .inet, name: profile.table)
+        let mode: OwnershipMode = target.attach == nil ? .standalone : .attach(prefix: "\(profile.table)-")
+        let report = try withEngine { engine throws(NetlinkError) in try engine.remove(table: table, mode: mode, dryRun: dryRun) }
+        try printReport(report, json: json, verb: dryRun ? "would remove" : "removed")
+    }
+}
