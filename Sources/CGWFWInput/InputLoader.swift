@@ -26,8 +26,11 @@ public enum InputLoader {
                             localAddress: IPAddress? = nil) throws(UnreadableInput) -> ParseResult {
         var inputs: [(name: String, bytes: [UInt8])] = []
         for path in paths {
-            let name = path == "-" ? standardInputName : path
-            inputs.append((name, try read(path)))
+            if path != "-", let files = try filesInDirectory(path) {
+                for file in files { inputs.append((file, try read(file))) }
+            } else {
+                inputs.append((path == "-" ? standardInputName : path, try read(path)))
+            }
         }
         return load(contents: inputs, format: format, localAddress: localAddress)
     }
@@ -97,6 +100,26 @@ public enum InputLoader {
         }
     }
 
+    /// The visible regular files of a directory (e.g. /etc/cgwfw/connections), sorted; nil when `path` is
+    /// not a directory. One directory argument instead of thousands of file arguments.
+    static func filesInDirectory(_ path: String) throws(UnreadableInput) -> [String]? {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            return nil
+        }
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: path)
+        } catch {
+            throw UnreadableInput(path: path, reason: "cannot list the directory")
+        }
+        let base = path.hasSuffix("/") ? path : path + "/"
+        return names.filter { !$0.hasPrefix(".") }.sorted().map { base + $0 }.filter { file in
+            var isSubdirectory: ObjCBool = false
+            return FileManager.default.fileExists(atPath: file, isDirectory: &isSubdirectory) && !isSubdirectory.boolValue
+        }
+    }
+
     /// Reads a file or standard input, at most `maxInputBytes + 1` bytes (enough to tell it is too big).
     static func read(_ path: String) throws(UnreadableInput) -> [UInt8] {
         let descriptor: Int32
@@ -107,10 +130,6 @@ public enum InputLoader {
             guard descriptor >= 0 else { throw UnreadableInput(path: path, reason: String(cString: strerror(errno))) }
         }
         defer { if descriptor != STDIN_FILENO { close(descriptor) } }
-        var status = stat()
-        if fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFDIR {
-            throw UnreadableInput(path: path, reason: "is a directory")
-        }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while bytes.count <= maxInputBytes {

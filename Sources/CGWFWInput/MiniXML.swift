@@ -178,8 +178,10 @@ struct MiniXML {
                 throw fail("truncated XML: the input ends inside <\(tagName)> opened at line \(start.line)")
             }
             if bytes[offset] != UInt8(ascii: "<") {
-                text.append(bytes[offset])
-                advance()
+                // Take the whole run of character data at once.
+                let runStart = offset
+                while !atEnd, bytes[offset] != UInt8(ascii: "<") { advance() }
+                if node.children.isEmpty { text.append(contentsOf: bytes[runStart..<offset]) }
             } else if peek("</") {
                 let closing = position
                 skip("</")
@@ -191,7 +193,8 @@ struct MiniXML {
                 guard closingName == tagName else {
                     throw fail("</\(closingName)> does not close <\(tagName)> opened at line \(start.line)", at: closing)
                 }
-                node.text = try decodeEntities(text[...])
+                // Only leaves carry values; the whitespace between child elements is not worth a String.
+                if node.children.isEmpty && !text.isEmpty { node.text = try decodeEntities(text[...]) }
                 return node
             } else if peek("<!--") {
                 try skipPast("-->", what: "the comment")
@@ -204,13 +207,14 @@ struct MiniXML {
                 throw fail("unexpected markup inside <\(tagName)>")
             } else {
                 node.children.append(try element(depth: depth + 1))
+                text.removeAll()
             }
         }
     }
 
     private func decodeEntities(_ raw: ArraySlice<UInt8>) throws(XMLSyntaxError) -> String {
         let string = String(decoding: raw, as: UTF8.self)
-        guard string.contains("&") else { return string }
+        guard raw.contains(UInt8(ascii: "&")) else { return string }
         var out = ""
         var rest = Substring(string)
         while let amp = rest.firstIndex(of: "&") {

@@ -44,14 +44,13 @@ struct FileDiagnostics {
 
 /// The decoded text of one input split into lines. Line endings (LF, CRLF, CR) are removed; a UTF-8 byte
 /// order mark is dropped. Invalid UTF-8 becomes U+FFFD, so any bytes at all can be inspected safely.
-struct SourceText {
+final class SourceText {
     /// Lines longer than this are never searched for labels or keywords: no real AWS config has them,
     /// and bounding the work per line keeps hostile input (one 8 MB line) fast.
     static let maxInspectedLineLength = 4096
 
     let name: String
     let text: String
-    let lines: [Substring]
     /// True when the bytes contain NUL or many invalid UTF-8 sequences: not a text file.
     let looksBinary: Bool
 
@@ -59,17 +58,25 @@ struct SourceText {
         self.name = name
         var body = bytes[...]
         if body.starts(with: [0xEF, 0xBB, 0xBF]) { body = body.dropFirst(3) }
-        let decoded = String(decoding: body, as: UTF8.self)
-        text = decoded
+        text = String(decoding: body, as: UTF8.self)
+        var nulCount = 0
+        for byte in body where byte == 0 { nulCount += 1 }
+        // Each invalid byte turned into U+FFFD (3 bytes), so growth measures how much was not UTF-8.
+        let invalidBytes = max(0, text.utf8.count - body.count) / 2
+        looksBinary = nulCount > 0 || (body.count > 0 && invalidBytes * 20 > body.count)
+    }
+
+    /// The lines, split on first use (XML and JSON inputs mostly never need them).
+    lazy var lines: [Substring] = {
         // Split on bytes, not Characters: grapheme breaking over an 8 MB line is needlessly slow.
         var split: [Substring] = []
-        let utf8 = decoded.utf8
+        let utf8 = text.utf8
         var lineStart = utf8.startIndex
         var index = utf8.startIndex
         while index < utf8.endIndex {
             let byte = utf8[index]
             if byte == 0x0A || byte == 0x0D {
-                split.append(decoded[lineStart..<index])
+                split.append(text[lineStart..<index])
                 var next = utf8.index(after: index)
                 if byte == 0x0D, next < utf8.endIndex, utf8[next] == 0x0A { next = utf8.index(after: next) }
                 index = next
@@ -78,14 +85,9 @@ struct SourceText {
                 index = utf8.index(after: index)
             }
         }
-        if lineStart < utf8.endIndex { split.append(decoded[lineStart...]) }
-        lines = split
-        var nulCount = 0
-        for byte in body where byte == 0 { nulCount += 1 }
-        // Each invalid byte turned into U+FFFD (3 bytes), so growth measures how much was not UTF-8.
-        let invalidBytes = max(0, utf8.count - body.count) / 2
-        looksBinary = nulCount > 0 || (body.count > 0 && invalidBytes * 20 > body.count)
-    }
+        if lineStart < utf8.endIndex { split.append(text[lineStart...]) }
+        return split
+    }()
 
     var isBlank: Bool { text.utf8.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D } }
 
@@ -105,9 +107,11 @@ struct SourceText {
 extension StringProtocol {
     /// Without leading and trailing spaces, TABs and other whitespace.
     var trimmed: Substring {
+        // Scalars, not Characters: the same answer for whitespace, without grapheme breaking.
         let s = Substring(self)
-        guard let first = s.firstIndex(where: { !$0.isWhitespace }) else { return s[s.endIndex...] }
-        let last = s.lastIndex(where: { !$0.isWhitespace })!
+        let scalars = s.unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.isBlank }) else { return s[s.endIndex...] }
+        let last = scalars.lastIndex(where: { !$0.isBlank })!
         return s[first...last]
     }
 
@@ -130,4 +134,12 @@ extension StringProtocol {
 /// Offending text for a message: in quotes, cut short so a hostile input cannot flood the terminal.
 func quoted(_ text: some StringProtocol, limit: Int = 60) -> String {
     text.count > limit ? "'\(text.prefix(limit))…'" : "'\(text)'"
+}
+
+extension Unicode.Scalar {
+    /// Whitespace, with a fast answer for ASCII.
+    var isBlank: Bool {
+        if isASCII { return value == 0x20 || (0x09...0x0D).contains(value) }
+        return properties.isWhitespace
+    }
 }

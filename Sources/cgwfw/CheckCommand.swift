@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import CGWFWModel
 
 struct CheckCommand: ParsableCommand {
@@ -74,7 +73,7 @@ enum CheckReview {
     }
 
     private static func row(_ label: String, _ value: String) -> String {
-        "    " + label.padding(toLength: 20, withPad: " ", startingAt: 0) + value + "\n"
+        "    " + label + String(repeating: " ", count: max(1, 20 - label.count)) + value + "\n"
     }
 
     private static func tunnelText(_ tunnel: Tunnel, in connection: Connection) -> String {

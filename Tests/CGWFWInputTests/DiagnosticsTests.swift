@@ -138,9 +138,6 @@ final class DiagnosticsTests: XCTestCase {
         XCTAssertThrowsError(try InputLoader.load(paths: ["/nonexistent/cgwfw-test"])) { error in
             XCTAssertTrue("\(error)".contains("/nonexistent/cgwfw-test"))
         }
-        XCTAssertThrowsError(try InputLoader.load(paths: [fixturesDirectory.path])) { error in
-            XCTAssertTrue("\(error)".contains("is a directory"))
-        }
     }
 
     func testOffendingTextIsShortenedInMessages() throws {
@@ -161,5 +158,21 @@ extension DiagnosticsTests {
         let error = try XCTUnwrap(result.diagnostics.errors.first)
         XCTAssertTrue(error.message.contains("truncated"), error.message)
         XCTAssertEqual(error.line, cut.components(separatedBy: "\n").count)
+    }
+}
+
+extension DiagnosticsTests {
+    func testDirectoryArgumentLoadsItsVisibleFilesInOrder() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cgwfw-dir-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try genericText(customerGateway: two, aws: ["192.0.2.30", "192.0.2.40"])
+            .write(to: directory.appendingPathComponent("b.txt"), atomically: true, encoding: .utf8)
+        try genericText(customerGateway: two, aws: aws)
+            .write(to: directory.appendingPathComponent("a.txt"), atomically: true, encoding: .utf8)
+        try "not a config".write(to: directory.appendingPathComponent(".hidden"), atomically: true, encoding: .utf8)
+        let result = try InputLoader.load(paths: [directory.path])
+        XCTAssertEqual(result.diagnostics.all, [])
+        XCTAssertEqual(result.connections.map { URL(fileURLWithPath: $0.source).lastPathComponent }, ["a.txt", "b.txt"])
     }
 }
