@@ -86,3 +86,7 @@ DEB_PACKAGES += iputils-ping
 .PHONY: e2e
 e2e: build
 	CGWFW=$(BIN) e2e/run.sh
+
+# ---- benchmarks (compile: Benchmarks/bench-compile.sh; apply benchmarks add their lines here) ----
+bench: release
+	Benchmarks/bench-compile.sh $(RELEASE_BIN)
