@@ -13,19 +13,24 @@ enum DescribeJSONParser {
             diagnostics.error("invalid JSON: \(jsonErrorText(error))", at: endPositionIfTruncated(source))
             return ParsedFile()
         }
-        guard let top = object as? [String: Any] else {
-            diagnostics.error("JSON is not an object with VpnConnections or VpnConnection", at: SourcePosition(line: 1))
-            return ParsedFile()
-        }
         let spans = JSONSpans(source)
         let items: [[String: Any]]
         let itemSpans: [JSONSpans.Span]
-        if let list = top["VpnConnections"] as? [Any] {
+        let wholeFile = JSONSpans.Span(firstLine: 1, lastLine: source.lines.count)
+        if let list = object as? [Any] {
+            // `--query VpnConnections`: the bare array.
+            items = list.compactMap { $0 as? [String: Any] }
+            itemSpans = spans.topLevelArrayObjects
+        } else if let top = object as? [String: Any], let list = top["VpnConnections"] as? [Any] {
             items = list.compactMap { $0 as? [String: Any] }
             itemSpans = spans.objects(inArrayUnder: "VpnConnections")
-        } else if let single = top["VpnConnection"] as? [String: Any] {
+        } else if let top = object as? [String: Any], let single = top["VpnConnection"] as? [String: Any] {
             items = [single]
             itemSpans = spans.objects(under: "VpnConnection")
+        } else if let top = object as? [String: Any], top["VpnConnectionId"] != nil {
+            // `--query 'VpnConnections[0]'`: one bare connection.
+            items = [top]
+            itemSpans = [wholeFile]
         } else {
             diagnostics.error("JSON has neither VpnConnections (describe-vpn-connections) nor VpnConnection "
                               + "(create-vpn-connection)", at: SourcePosition(line: 1))
@@ -34,7 +39,7 @@ enum DescribeJSONParser {
 
         var parsed = ParsedFile()
         for (index, item) in items.enumerated() {
-            let span = index < itemSpans.count ? itemSpans[index] : JSONSpans.Span(firstLine: 1, lastLine: source.lines.count)
+            let span = index < itemSpans.count ? itemSpans[index] : wholeFile
             let id = (item["VpnConnectionId"] as? String).flatMap(awsID)
             let state = (item["State"] as? String)?.lowercased() ?? ""
             if state == "deleted" || state == "deleting" {
@@ -150,6 +155,8 @@ struct JSONSpans {
     private let source: SourceText
     /// Objects that are elements of an array which is the value of a top-level key.
     private var arrayElements: [String: [Span]] = [:]
+    /// Objects that are elements of a top-level array.
+    private(set) var topLevelArrayObjects: [Span] = []
     /// Objects that are the value of a top-level key.
     private var objectValues: [String: [Span]] = [:]
 
@@ -189,7 +196,9 @@ struct JSONSpans {
                 stack.append((container, stack.count == 1 ? topLevelKey : nil, line))
             case UInt8(ascii: "}"), UInt8(ascii: "]"):
                 guard let closed = stack.popLast() else { continue }
-                if closed.container == .object, stack.count == 1, let key = closed.key {
+                if closed.container == .object, stack.count == 1, stack[0].container == .array {
+                    topLevelArrayObjects.append(Span(firstLine: closed.firstLine, lastLine: line))
+                } else if closed.container == .object, stack.count == 1, let key = closed.key {
                     objectValues[key, default: []].append(Span(firstLine: closed.firstLine, lastLine: line))
                 } else if closed.container == .object, stack.count == 2, stack[1].container == .array,
                           let key = stack[1].key {

@@ -11,7 +11,7 @@ enum FormatDetector {
 
     static func detect(_ source: SourceText) -> Verdict {
         if let first = source.text.utf8.first(where: { !($0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D) }) {
-            if first == UInt8(ascii: "{") { return .format(.describeJSON) }
+            if first == UInt8(ascii: "{") || first == UInt8(ascii: "[") { return .format(.describeJSON) }
             if first == UInt8(ascii: "<") { return .format(.xml) }
         }
         var sawVyOSPeer = false

@@ -9,15 +9,24 @@ enum GenericParser {
     }
 
     static func parse(_ source: SourceText, diagnostics: inout FileDiagnostics) -> ParsedFile {
+        var parsed = ParsedFile()
         var connection = RawConnection(format: .generic, position: SourcePosition(line: 1), carriesMSSAndDF: true)
         var current: RawTunnel?
         var subsection = Subsection.other
         var headerFound = false
-        var lastTunnelReachedInsideAddresses = false
+        var currentReachedInsideAddresses = false
 
-        func closeTunnel() {
+        /// Ends the connection read so far; `endLine` is where its text stopped.
+        func finishConnection(endLine: Int) {
+            // Every download lists the inside addresses right after the outside ones. A last tunnel that has
+            // its outside addresses but never gets there was cut short, maybe in the middle of an address.
+            if let last = current, last.vpnGatewayAddress != nil, !currentReachedInsideAddresses {
+                diagnostics.error("truncated file: tunnel #\(last.number) ends before its Inside IP Addresses; its "
+                                  + "outside addresses may be cut short", at: SourcePosition(line: max(1, endLine)))
+            }
             if let tunnel = current { connection.tunnels.append(tunnel) }
             current = nil
+            parsed.connections.append(connection)
         }
 
         for (number, line) in source.inspectableLines() {
@@ -25,21 +34,27 @@ enum GenericParser {
             if content.isEmpty { continue }
             let lowered = content.lowercased()
 
-            if !headerFound && lowered == "amazon web services" {
+            if lowered == "amazon web services" {
+                // A second header: several downloads pasted into one file.
+                if headerFound || current != nil || !connection.tunnels.isEmpty {
+                    finishConnection(endLine: number - 1)
+                    connection = RawConnection(format: .generic, position: SourcePosition(line: number),
+                                               carriesMSSAndDF: true)
+                }
                 headerFound = true
                 connection.position = SourcePosition(line: number)
                 continue
             }
             if let tunnelNumber = tunnelHeading(lowered) {
-                closeTunnel()
+                if let tunnel = current { connection.tunnels.append(tunnel) }
                 current = RawTunnel(number: tunnelNumber, position: SourcePosition(line: number))
                 subsection = .other
-                lastTunnelReachedInsideAddresses = false
+                currentReachedInsideAddresses = false
                 continue
             }
             if let next = subsectionHeading(lowered) {
                 subsection = next
-                if next == .inside { lastTunnelReachedInsideAddresses = true }
+                if next == .inside { currentReachedInsideAddresses = true }
                 continue
             }
             guard let (label, value, valueColumn) = labelAndValue(line) else { continue }
@@ -57,14 +72,8 @@ enum GenericParser {
             }
             apply(label: label, value: value, located: located, subsection: subsection, to: &current!)
         }
-        // Every download lists the inside addresses right after the outside ones. A last tunnel that has its
-        // outside addresses but never gets there was cut short, maybe in the middle of an address.
-        if let last = current, last.vpnGatewayAddress != nil, !lastTunnelReachedInsideAddresses {
-            diagnostics.error("truncated file: tunnel #\(last.number) ends before its Inside IP Addresses; its outside "
-                              + "addresses may be cut short", at: SourcePosition(line: max(1, source.lines.count)))
-        }
-        closeTunnel()
-        return ParsedFile(connections: [connection])
+        finishConnection(endLine: source.lines.count)
+        return parsed
     }
 
     private static func apply(label: String, value: Substring, located: Located, subsection: Subsection,

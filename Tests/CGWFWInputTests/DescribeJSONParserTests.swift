@@ -68,3 +68,26 @@ final class DescribeJSONParserTests: XCTestCase {
         XCTAssertTrue(result.errorMessages.contains { $0.contains("neither VpnConnections") }, "\(result.errorMessages)")
     }
 }
+
+extension DescribeJSONParserTests {
+    /// `aws ec2 describe-vpn-connections --query VpnConnections` and `--query 'VpnConnections[0]'`.
+    func testQueriedArrayAndSingleObject() throws {
+        let text = try String(contentsOfFile: fixture("describe-three-connections.json"), encoding: .utf8)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        let list = try XCTUnwrap(object["VpnConnections"] as? [[String: Any]])
+        let arrayText = String(decoding: try JSONSerialization.data(withJSONObject: list, options: [.prettyPrinted, .sortedKeys]),
+                               as: UTF8.self)
+        let fromArray = loadText(arrayText, name: "array.json")
+        XCTAssertEqual(fromArray.diagnostics.errors, [])
+        XCTAssertEqual(fromArray.connections.map(\.id), ["vpn-0aaaaaaaaaaaaaaaa", "vpn-0ffffffffffffffff"])
+        XCTAssertEqual(fromArray.skipped.count, 2)
+        XCTAssertEqual(fromArray.connections[1].tunnels[0].line, position(of: "\"192.0.2.50\"", in: arrayText)?.line)
+
+        let singleText = String(decoding: try JSONSerialization.data(withJSONObject: list[0], options: [.prettyPrinted]),
+                                as: UTF8.self)
+        let single = loadText(singleText, name: "one.json")
+        XCTAssertEqual(single.diagnostics.errors, [])
+        XCTAssertEqual(single.connections.map(\.id), ["vpn-0aaaaaaaaaaaaaaaa"])
+        XCTAssertEqual(single.tunnels.count, 2)
+    }
+}

@@ -120,3 +120,17 @@ extension GenericParserTests {
         XCTAssertEqual(parsed.map { String($0.value) }, "::ffff:192.0.2.1")
     }
 }
+
+extension GenericParserTests {
+    func testTwoDownloadsPastedIntoOneFileAreTwoConnections() {
+        let first = genericText(customerGateway: ["198.51.100.7", "198.51.100.7"], aws: ["192.0.2.10", "192.0.2.20"])
+        let second = genericText(customerGateway: ["198.51.100.7", "198.51.100.7"], aws: ["192.0.2.30", "192.0.2.40"])
+            .replacingOccurrences(of: "vpn-0123456789abcdef0", with: "vpn-0999999999999999a")
+        let text = first + "\n" + second
+        let result = loadText(text)
+        XCTAssertEqual(result.diagnostics.all, [])
+        XCTAssertEqual(result.connections.map(\.id), ["vpn-0123456789abcdef0", "vpn-0999999999999999a"])
+        XCTAssertEqual(result.connections.map { $0.tunnels.map(\.number) }, [[1, 2], [1, 2]])
+        XCTAssertEqual(result.connections[1].tunnels[0].line, position(of: "IPSec Tunnel #1", in: text, occurrence: 2)?.line)
+    }
+}
