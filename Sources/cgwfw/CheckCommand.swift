@@ -94,9 +94,9 @@ enum CheckReview {
         out += row("TCP MSS", mss)
         out += row("clear DF", tunnel.clearDF ? "yes" : "no")
         out += row("NAT-T (UDP 4500)", natTraversalText(tunnel, in: connection))
-        var ike = tunnel.ikeVersion?.rawValue ?? "not stated"
+        var ike = tunnel.ikeVersion?.rawValue ?? "version not stated"
         let algorithms = (tunnel.ikeEncryption + tunnel.ikeIntegrity).joined(separator: ", ")
-        if !algorithms.isEmpty { ike += " (\(algorithms))" }
+        if !algorithms.isEmpty { ike += "; \(algorithms)" }
         out += row("IKE", ike)
         return out
     }

@@ -4,7 +4,8 @@ import CGWFWModel
 
 /// The inputs every config-reading subcommand takes: files, format override, local address override.
 struct ConfigInputOptions: ParsableArguments {
-    @Argument(help: ArgumentHelp("AWS VPN configuration files; - reads standard input.", valueName: "config"))
+    @Argument(help: ArgumentHelp("AWS VPN configuration files, or directories of them (every visible file, sorted); "
+                                 + "- reads standard input.", valueName: "config"))
     var configs: [String]
 
     @Option(help: "auto, generic, xml, describe-json, ipsec-conf or vyos. Default: detected from content.")

@@ -121,6 +121,19 @@ final class CheckCLITests: XCTestCase {
         XCTAssertEqual(forced.status, 65)
     }
 
+    func testDirectoryArgumentReadsEveryFileInIt() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cgwfw-cli-dir-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try FileManager.default.copyItem(atPath: example, toPath: directory.appendingPathComponent("a.txt").path)
+        try FileManager.default.copyItem(atPath: inputFixture("xml-tgw-static.xml"), toPath: directory.appendingPathComponent("b.xml").path)
+        let run = try CLIRunner.run(["check", "--json", directory.path])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let root = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let sources = (root["connections"] as? [[String: Any]])?.compactMap { $0["source"] as? String }
+        XCTAssertEqual(sources, [directory.appendingPathComponent("a.txt").path, directory.appendingPathComponent("b.xml").path])
+    }
+
     func testHelpShowsExamples() throws {
         let run = try CLIRunner.run(["check", "--help"])
         XCTAssertEqual(run.status, 0)
