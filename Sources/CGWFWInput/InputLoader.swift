@@ -50,7 +50,10 @@ public enum InputLoader {
                                   at: SourcePosition(line: 1))
             } else {
                 let source = SourceText(name: input.name, bytes: input.bytes)
-                let parsed = parse(source, format: format, diagnostics: &diagnostics)
+                var parsed = parse(source, format: format, diagnostics: &diagnostics)
+                if let last = input.bytes.last, last != 0x0A, last != 0x0D {
+                    parsed.unterminatedLastLine = source.lines.count
+                }
                 builder.add(parsed, source: input.name, diagnostics: &diagnostics)
             }
             all.append(contentsOf: diagnostics.diagnostics)

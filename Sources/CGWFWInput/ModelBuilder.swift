@@ -22,6 +22,14 @@ struct ModelBuilder {
 
     mutating func add(_ parsed: ParsedFile, source: String, diagnostics: inout FileDiagnostics) {
         result.skipped.append(contentsOf: parsed.skipped)
+        if let lastLine = parsed.unterminatedLastLine {
+            let addresses = parsed.connections.flatMap(\.tunnels)
+                .flatMap { [$0.customerGatewayAddress, $0.vpnGatewayAddress] }.compactMap { $0 }
+            for address in addresses where address.position.line == lastLine && address.position.context == nil {
+                diagnostics.warning("the input ends right after \(quoted(address.text)) without a line break; if the "
+                                    + "file was cut short, this address may be incomplete", at: address.position)
+            }
+        }
         for raw in parsed.connections {
             if let connection = build(raw, source: source, diagnostics: &diagnostics) {
                 result.connections.append(connection)

@@ -50,6 +50,8 @@ struct RawConnection {
 struct ParsedFile {
     var connections: [RawConnection] = []
     var skipped: [SkippedConnection] = []
+    /// The last line when the input does not end with a line break: a value on it may have been cut short.
+    var unterminatedLastLine: Int?
 }
 
 /// AWS ids in downloads: empty for a Transit Gateway's "Virtual Private Gateway ID", or cut to "vpn-" by

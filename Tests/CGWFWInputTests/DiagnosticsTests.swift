@@ -176,3 +176,16 @@ extension DiagnosticsTests {
         XCTAssertEqual(result.connections.map { URL(fileURLWithPath: $0.source).lastPathComponent }, ["a.txt", "b.txt"])
     }
 }
+
+extension DiagnosticsTests {
+    /// An ipsec.conf cut inside the last `right=` value ("192.0.2.2" of "192.0.2.20") is flagged.
+    func testAddressOnAnUnterminatedLastLineIsFlagged() throws {
+        let text = "conn Tunnel1\n\tleft=198.51.100.7\n\tright=192.0.2.10\n\nconn Tunnel2\n\tleft=198.51.100.7\n\tright=192.0.2.2"
+        let result = loadText(text, name: "cut.conf")
+        let warning = try XCTUnwrap(result.diagnostics.warnings.first { $0.message.contains("cut short") })
+        XCTAssertEqual(warning.line, 7)
+        XCTAssertEqual(warning.column, position(of: "192.0.2.2", in: text)?.column)
+        XCTAssertTrue(warning.message.contains("'192.0.2.2'"), warning.message)
+        XCTAssertTrue(loadText(text + "\n").diagnostics.warnings.isEmpty)
+    }
+}
