@@ -6,19 +6,19 @@ struct CheckCommand: ParsableCommand {
         commandName: "check",
         abstract: "Read AWS VPN configs and print a review of every connection and tunnel.",
         discussion: """
-        Reads each config (format detected from its content), validates it and prints, per connection and
-        tunnel, the two outside addresses, TCP MSS, DF, NAT-T and IKE version, followed by the device
-        settings that are not firewall rules (tunnel MTU, fragmentation, DPD, BGP neighbour).
+        Reads each config (format detected from its content), validates it and prints, per connection and \
+        tunnel, the two outside addresses, TCP MSS, DF, NAT-T and IKE version, followed by the device \
+        settings that are not firewall rules (tunnel MTU, fragmentation, DPD, BGP neighbour). \
         Diagnostics go to standard error as file:line:column: severity: message.
 
         Examples:
           cgwfw check vpn-0e69d9ffe151c77f1.txt
-          cgwfw check --json vpn-a.txt vpn-b.xml
+          cgwfw check --json vpn-a.txt vpn-b.xml /etc/cgwfw/connections/
           aws ec2 describe-vpn-connections | cgwfw check -
           cgwfw check --local-address 203.0.113.9 generic-example-with-placeholder.txt
 
-        Exit status: 0 ok (warnings allowed), 65 the config has errors (nothing is printed on standard
-        output except, with --json, the diagnostics), 66 a file cannot be read, 64 bad flags.
+        Exit status: 0 ok (warnings allowed), 65 the config has errors (nothing on standard output \
+        except, with --json, the diagnostics), 66 a file cannot be read, 64 bad flags.
         """
     )
 
