@@ -45,12 +45,12 @@ public enum PFBackend {
             return byLocal.values.sorted { $0.local < $1.local }
         }
         var tableFor: [String: [IPAddress: String]] = [:]   // set name → local → table name
-        var index = 0
+        var counts: [Bool: Int] = [:]  // tables so far, per kind (NAT-T or not)
         for set in intent.sets where set.kind == .pairs {
             let natTraversal = set.name.hasPrefix("natt")
             for gateway in gateways(set) {
-                let name = tableName(anchor: anchor, index: index, natTraversal: natTraversal)
-                index += 1
+                let name = tableName(anchor: anchor, index: counts[natTraversal, default: 0], natTraversal: natTraversal)
+                counts[natTraversal, default: 0] += 1
                 if name.count > tableNameLimit {
                     diagnostics.error("pf table name \(name) is longer than \(tableNameLimit) characters; choose a shorter --table")
                 }

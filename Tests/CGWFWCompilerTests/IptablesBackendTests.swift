@@ -73,7 +73,7 @@ final class IptablesBackendTests: XCTestCase {
     }
 
     func assertAWSTable(_ save: String, connections: [Connection], family: IPAddress.Family, strict: Bool,
-                        natTraversal: Set<String>, file: StaticString = #filePath, line: UInt = #line) {
+                        natTraversal: (Connection) -> Bool, file: StaticString = #filePath, line: UInt = #line) {
         let bits = family == .ipv4 ? "/32" : "/128"
         let input = Self.rules(in: save, chain: "CGWFW-INPUT"), output = Self.rules(in: save, chain: "CGWFW-OUTPUT")
         func has(_ rules: [[String: String]], _ source: String, _ destination: String, _ traffic: TunnelTraffic, _ target: String) -> Bool {
@@ -92,7 +92,7 @@ final class IptablesBackendTests: XCTestCase {
                     XCTAssertTrue(has(input, v, c, traffic, "ACCEPT"), "inbound \(traffic) \(v) → \(c)", file: file, line: line)
                     XCTAssertTrue(has(output, c, v, traffic, "ACCEPT"), "outbound \(traffic) \(c) → \(v)", file: file, line: line)
                 }
-                let natT = natTraversal.contains(connection.id!)
+                let natT = natTraversal(connection)
                 XCTAssertEqual(has(input, v, c, .natTraversal, "ACCEPT"), natT, "NAT-T in \(v) → \(c)", file: file, line: line)
                 XCTAssertEqual(has(output, c, v, .natTraversal, "ACCEPT"), natT, "NAT-T out \(c) → \(v)", file: file, line: line)
                 XCTAssertEqual(input.contains { $0["-d"] == c && $0["-j"] == "DROP" && $0["-s"] == nil && $0["--dport"] == "500" },
@@ -104,10 +104,16 @@ final class IptablesBackendTests: XCTestCase {
         XCTAssertGreaterThan(tunnels, 0, file: file, line: line)
     }
 
-    func check(variant: String, family: IPAddress.Family, strict: Bool, file: StaticString = #filePath, line: UInt = #line) throws {
+    func check(variant: String, family: IPAddress.Family, strict: Bool, connections: [Connection] = Fixtures.all,
+               natTraversalMode: Profile.NATTraversal = .auto, expectedMSS: Int? = 1359,
+               file: StaticString = #filePath, line: UInt = #line) throws {
         var profile = try Fixtures.profile("linux-host-iptables")
         profile.strict = strict
-        let intent = IntentBuilder.build(connections: Fixtures.all, profile: profile).intent
+        profile.natTraversal = natTraversalMode
+        let natTraversal: (Connection) -> Bool = { connection in
+            natTraversalMode == .auto ? connection.id == "vpn-0ccc3333" : natTraversalMode == .on
+        }
+        let intent = IntentBuilder.build(connections: connections, profile: profile).intent
         let (text, diagnostics) = IptablesBackend.render(intent, family: family)
         XCTAssertFalse(diagnostics.hasErrors, file: file, line: line)
         let command = family == .ipv4 ? "iptables" : "ip6tables"
@@ -122,12 +128,14 @@ final class IptablesBackendTests: XCTestCase {
             let first = save.split(separator: "\n").first { $0.hasPrefix("-A \(chain) ") && !$0.contains("MARK") }
             XCTAssertEqual(first.map(String.init), "-A \(chain) -j \(jump)", "jump is first in \(chain)", file: file, line: line)
         }
-        assertAWSTable(save, connections: Fixtures.all, family: family, strict: strict, natTraversal: ["vpn-0ccc3333"],
+        assertAWSTable(save, connections: connections, family: family, strict: strict, natTraversal: natTraversal,
                        file: file, line: line)
         let clamps = Self.rules(in: save, chain: "CGWFW-TUNNEL")
         XCTAssertEqual(clamps.count, 2, file: file, line: line)
-        XCTAssertTrue(clamps.allSatisfy { $0["-j"] == "TCPMSS" && $0["--set-mss"] == (family == .ipv4 ? "1359" : "1339") },
-                      "\(clamps)", file: file, line: line)
+        if let expectedMSS {
+            XCTAssertTrue(clamps.allSatisfy { $0["-j"] == "TCPMSS" && $0["--set-mss"] == String(family == .ipv4 ? expectedMSS : expectedMSS - 20) },
+                          "\(clamps)", file: file, line: line)
+        }
     }
 
     func testIptablesNft() throws { try check(variant: "nft", family: .ipv4, strict: false) }

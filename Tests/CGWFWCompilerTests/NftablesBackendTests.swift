@@ -61,20 +61,18 @@ final class NftablesBackendTests: XCTestCase {
     var wan = "lan0"
 
     func packet(_ family: IPAddress.Family, _ source: IPAddress, _ destination: IPAddress, _ traffic: TunnelTraffic,
-                sourcePort: Int? = nil, inbound: Bool? = nil) -> NftListing.Packet {
+                sourcePort: Int? = nil, inbound: Bool) -> NftListing.Packet {
         var packet = NftListing.Packet(family: family, source: source.description, destination: destination.description,
                                        proto: traffic == .esp ? "esp" : "udp",
                                        sourcePort: traffic.udpPort.map { sourcePort ?? Int($0) },
                                        destinationPort: traffic.udpPort.map(Int.init))
-        let isInbound = inbound ?? (source.family == .ipv4 ? !source.description.hasPrefix("198.51.100.")
-                                                             : !source.description.hasPrefix("2001:db8:1:"))
-        if isInbound { packet.inInterface = wan } else { packet.outInterface = wan }
+        if inbound { packet.inInterface = wan } else { packet.outInterface = wan }
         return packet
     }
 
     /// Every tunnel of `connections` gets IKE and ESP both ways, NAT-T only where `natTraversal` says.
     func assertAWSTable(_ listing: NftListing, connections: [Connection], placement: Placement, strict: Bool,
-                        natTraversal: Set<String>, file: StaticString = #filePath, line: UInt = #line) {
+                        natTraversal: (Connection) -> Bool, file: StaticString = #filePath, line: UInt = #line) {
         let (inChain, outChain) = placement == .host ? ("input", "output") : ("forward", "forward")
         var tunnels = 0
         for connection in connections {
@@ -85,25 +83,25 @@ final class NftablesBackendTests: XCTestCase {
                 XCTAssertTrue(listing.elements(table: "cgwfw", set: set).contains { $0 == [c.description, v.description] },
                               "\(set) lacks \(c) . \(v)", file: file, line: line)
                 for traffic in [TunnelTraffic.ike, .esp] {
-                    XCTAssertEqual(listing.verdict(table: "cgwfw", chain: inChain, packet: packet(family, v, c, traffic)), "accept",
+                    XCTAssertEqual(listing.verdict(table: "cgwfw", chain: inChain, packet: packet(family, v, c, traffic, inbound: true)), "accept",
                                    "inbound \(traffic) \(v) → \(c)", file: file, line: line)
-                    XCTAssertEqual(listing.verdict(table: "cgwfw", chain: outChain, packet: packet(family, c, v, traffic)), "accept",
+                    XCTAssertEqual(listing.verdict(table: "cgwfw", chain: outChain, packet: packet(family, c, v, traffic, inbound: false)), "accept",
                                    "outbound \(traffic) \(c) → \(v)", file: file, line: line)
                 }
-                let expectNATT = natTraversal.contains(connection.id!)
-                let inbound = listing.verdict(table: "cgwfw", chain: inChain, packet: packet(family, v, c, .natTraversal))
-                let outbound = listing.verdict(table: "cgwfw", chain: outChain, packet: packet(family, c, v, .natTraversal))
+                let expectNATT = natTraversal(connection)
+                let inbound = listing.verdict(table: "cgwfw", chain: inChain, packet: packet(family, v, c, .natTraversal, inbound: true))
+                let outbound = listing.verdict(table: "cgwfw", chain: outChain, packet: packet(family, c, v, .natTraversal, inbound: false))
                 XCTAssertEqual(inbound, expectNATT ? "accept" : (strict ? "drop" : nil), "NAT-T in \(v) → \(c)", file: file, line: line)
                 XCTAssertEqual(outbound, expectNATT ? "accept" : (strict ? "drop" : nil), "NAT-T out \(c) → \(v)", file: file, line: line)
                 // IKE from the right port pair only: a random source port is not AWS's rule.
                 XCTAssertNotEqual(listing.verdict(table: "cgwfw", chain: inChain,
-                                                  packet: packet(family, v, c, .ike, sourcePort: 40000)), "accept",
+                                                  packet: packet(family, v, c, .ike, sourcePort: 40000, inbound: true)), "accept",
                                   file: file, line: line)
                 let rogue = family == .ipv4 ? IPAddress("203.0.113.99")! : IPAddress("2001:db8:ffff::99")!
                 for traffic in TunnelTraffic.allCases {
-                    XCTAssertEqual(listing.verdict(table: "cgwfw", chain: inChain, packet: packet(family, rogue, c, traffic)),
+                    XCTAssertEqual(listing.verdict(table: "cgwfw", chain: inChain, packet: packet(family, rogue, c, traffic, inbound: true)),
                                    strict ? "drop" : nil, "rogue \(traffic) → \(c)", file: file, line: line)
-                    XCTAssertEqual(listing.verdict(table: "cgwfw", chain: outChain, packet: packet(family, c, rogue, traffic)),
+                    XCTAssertEqual(listing.verdict(table: "cgwfw", chain: outChain, packet: packet(family, c, rogue, traffic, inbound: false)),
                                    strict ? "drop" : nil, "\(c) → rogue \(traffic)", file: file, line: line)
                 }
             }
@@ -112,7 +110,7 @@ final class NftablesBackendTests: XCTestCase {
     }
 
     func check(profile: Profile, connections: [Connection] = Fixtures.all,
-               natTraversal: Set<String> = ["vpn-0ccc3333"], file: StaticString = #filePath, line: UInt = #line) throws -> Loaded {
+               natTraversal: @escaping (Connection) -> Bool = { $0.id == "vpn-0ccc3333" }, file: StaticString = #filePath, line: UInt = #line) throws -> Loaded {
         let intent = IntentBuilder.build(connections: connections, profile: profile).intent
         let (script, diagnostics) = NftablesBackend.render(intent)
         XCTAssertFalse(diagnostics.hasErrors, "\(diagnostics.all)", file: file, line: line)
@@ -160,7 +158,7 @@ final class NftablesBackendTests: XCTestCase {
         // The same IKE packet on another interface is not AWS's traffic on the WAN: no rule of ours matches it.
         wan = "lan0"
         let c = IPAddress("198.51.100.7")!, v = IPAddress("192.0.2.10")!
-        XCTAssertNil(loaded.second.verdict(table: "cgwfw", chain: "forward", packet: packet(.ipv4, v, c, .ike)))
+        XCTAssertNil(loaded.second.verdict(table: "cgwfw", chain: "forward", packet: packet(.ipv4, v, c, .ike, inbound: true)))
         XCTAssertTrue(loaded.secondText.contains("iifname \"eth0\""))
         XCTAssertTrue(loaded.secondText.contains("oifname \"eth0\""))
     }

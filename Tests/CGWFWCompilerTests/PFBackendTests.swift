@@ -256,9 +256,10 @@ final class PFBackendTests: XCTestCase {
         return PFBackend.render(intent, dialect: profile.pfDialect)
     }
 
-    func assertAWSTable(_ checker: PFChecker, strict: Bool, file: StaticString = #filePath, line: UInt = #line) {
-        let natTraversal: Set<String> = ["vpn-0ccc3333"]
-        for connection in Fixtures.all {
+    func assertAWSTable(_ checker: PFChecker, strict: Bool, connections: [Connection] = Fixtures.all,
+                        natTraversal: (Connection) -> Bool = { $0.id == "vpn-0ccc3333" },
+                        file: StaticString = #filePath, line: UInt = #line) {
+        for connection in connections {
             for tunnel in connection.tunnels {
                 let c = tunnel.customerGatewayAddress, v = tunnel.vpnGatewayAddress, family = c.family
                 for (proto, port) in [("udp", 500), ("esp", 0)] {
@@ -272,7 +273,7 @@ final class PFBackendTests: XCTestCase {
                 }
                 let natT = checker.verdict(direction: "in", family: family, proto: "udp", source: v, sourcePort: 4500,
                                            destination: c, destinationPort: 4500)
-                XCTAssertEqual(natT, natTraversal.contains(connection.id!) ? "pass" : (strict ? "block drop" : nil),
+                XCTAssertEqual(natT, natTraversal(connection) ? "pass" : (strict ? "block drop" : nil),
                                "NAT-T \(v) → \(c)", file: file, line: line)
                 let rogue = family == .ipv4 ? IPAddress("203.0.113.99")! : IPAddress("2001:db8:ffff::99")!
                 XCTAssertEqual(checker.verdict(direction: "in", family: family, proto: "udp", source: rogue, sourcePort: 500,
