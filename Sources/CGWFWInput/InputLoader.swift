@@ -16,6 +16,9 @@ public struct UnreadableInput: Error, CustomStringConvertible {
 public enum InputLoader {
     /// No AWS configuration comes near this; anything bigger is refused unparsed.
     public static let maxInputBytes = 64 << 20
+    /// Far more than any real input (a describe-vpn-connections JSON of 10,000 connections has ~600,000);
+    /// splitting more would cost memory for nothing.
+    public static let maxInputLines = 2_000_000
     /// How standard input is named in diagnostics and in `Connection.source`.
     public static let standardInputName = "<stdin>"
 
@@ -69,6 +72,12 @@ public enum InputLoader {
         }
         if source.looksBinary {
             diagnostics.error("binary data, not a text VPN configuration", at: start)
+            return ParsedFile()
+        }
+        var lineBreaks = 0
+        for byte in source.text.utf8 where byte == 0x0A { lineBreaks += 1 }
+        if lineBreaks > maxInputLines {
+            diagnostics.error("more than \(maxInputLines) lines; not an AWS VPN configuration", at: start)
             return ParsedFile()
         }
         let chosen: InputFormat

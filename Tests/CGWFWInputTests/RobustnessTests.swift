@@ -47,6 +47,11 @@ final class RobustnessTests: XCTestCase {
                       "8 MB VyOS line")
     }
 
+    func testMillionsOfShortLines() {
+        let lines = InputLoader.maxInputLines + 1
+        assertHandled(Array(repeating: Array("a\n".utf8), count: lines).flatMap { $0 }, "\(lines) lines")
+    }
+
     func testDeeplyNestedInputs() {
         let depth = 100_000
         assertHandled(Array((String(repeating: "<a>", count: depth)).utf8), "nested XML")
