@@ -56,11 +56,9 @@ public enum ProfileLoader {
     /// Built-in profiles, sorted by name. Unreadable or invalid ones are reported, not hidden.
     public static func builtIns() throws(ProfileError) -> [Profile] {
         guard let directory = builtInDirectory() else { throw notFoundError(nil) }
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
-            .filter { $0.hasSuffix(".yaml") }.sorted()
         var profiles: [Profile] = []
-        for file in names {
-            profiles.append(try load(path: directory + "/" + file, name: String(file.dropLast(5))))
+        for name in (try? builtInNames()) ?? [] {
+            profiles.append(try load(path: directory + "/" + name + ".yaml", name: name))
         }
         return profiles
     }
