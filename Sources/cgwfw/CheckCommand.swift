@@ -1,4 +1,5 @@
 import ArgumentParser
+import CGWFWCompiler
 import CGWFWModel
 
 struct CheckCommand: ParsableCommand {
@@ -94,6 +95,8 @@ enum CheckReview {
         out += row("TCP MSS", mss)
         out += row("clear DF", tunnel.clearDF ? "yes" : "no")
         out += row("NAT-T (UDP 4500)", natTraversalText(tunnel, in: connection))
+        let decision = NATTraversalDecision.decide(connection: connection, tunnel: tunnel, mode: .auto, behindNAT: false)
+        out += row("UDP 4500 rule", "\(decision.open ? "opened" : "not opened") by compile (nat_traversal auto): \(decision.reason)")
         var ike = tunnel.ikeVersion?.rawValue ?? "version not stated"
         let algorithms = (tunnel.ikeEncryption + tunnel.ikeIntegrity).joined(separator: ", ")
         if !algorithms.isEmpty { ike += "; \(algorithms)" }

@@ -51,6 +51,13 @@ final class CompileCLITests: XCTestCase {
         XCTAssertTrue(result.stdout.contains("\"10.0.0.5\""))
     }
 
+    func testCheckSaysWhetherCompileOpensUDP4500AndWhy() throws {
+        let result = try CLIRunner.run(["check", Self.fixtures])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("UDP 4500 rule       opened by compile (nat_traversal auto): the config enables NAT-T"))
+        XCTAssertTrue(result.stdout.contains("UDP 4500 rule       not opened by compile (nat_traversal auto): not accelerated"))
+    }
+
     func testOutputFileIsWrittenAtomicallyAndLeftAloneOnError() throws {
         let dir = try scratch()
         let output = dir.appendingPathComponent("cgwfw.nft")
