@@ -26,8 +26,9 @@ public struct NATTraversalDecision: Hashable, Sendable {
         if tunnel.natTraversal == true {
             return NATTraversalDecision(open: true, reason: "the config enables NAT-T")
         }
-        if let configured = tunnel.configCustomerGatewayAddress.flatMap({ IPAddress($0) }),
-           configured != tunnel.customerGatewayAddress {
+        // Comparing text first spares parsing the address again in the usual case (no --local-address).
+        if let text = tunnel.configCustomerGatewayAddress, text != tunnel.customerGatewayAddress.description,
+           let configured = IPAddress(text), configured != tunnel.customerGatewayAddress {
             return NATTraversalDecision(open: true, reason: "--local-address \(tunnel.customerGatewayAddress) differs from "
                                         + "the config's customer gateway address \(configured): behind NAT")
         }
@@ -228,6 +229,7 @@ public enum IntentBuilder {
 
 extension Array where Element == Origin {
     func sortedUnique() -> [Origin] {
-        Array(Set(self)).sorted { ($0.connection, $0.tunnel) < ($1.connection, $1.tunnel) }
+        if count < 2 { return self }  // nearly every pair has one origin: no set, no sort
+        return Array(Set(self)).sorted { ($0.connection, $0.tunnel) < ($1.connection, $1.tunnel) }
     }
 }

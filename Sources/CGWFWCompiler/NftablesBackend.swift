@@ -166,6 +166,10 @@ public enum NftablesBackend {
     /// A double-quoted nft string: nft has no escape for `"`, so characters outside a safe set become `_`,
     /// and the text is cut to nft's comment limit on a character boundary.
     public static func quoted(_ text: String) -> String {
+        let utf8 = text.utf8
+        if utf8.count <= commentLimit, utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+            return "\"" + text + "\""  // the usual case, without rebuilding the string
+        }
         var safe = ""
         var bytes = 0
         for scalar in text.unicodeScalars {
