@@ -24,6 +24,9 @@ public enum Compiler {
         let rendered = render(result.intent, target: target ?? profile.target, profile: profile)
         var diagnostics = result.diagnostics
         diagnostics.append(contentsOf: rendered.diagnostics)
+        if let attach = profile.attach, (target ?? profile.target) == .nftables {
+            diagnostics.note("attach (\(attach)) is for cgwfw apply; this script owns its own table inet \(profile.table)")
+        }
         return Output(text: rendered.text, intent: result.intent, diagnostics: diagnostics)
     }
 }
