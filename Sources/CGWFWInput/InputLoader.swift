@@ -27,41 +27,82 @@ public enum InputLoader {
     ///   - localAddress: replaces the customer gateway outside address of every tunnel (`--local-address`).
     public static func load(paths: [String], format: InputFormat? = nil,
                             localAddress: IPAddress? = nil) throws(UnreadableInput) -> ParseResult {
-        var inputs: [(name: String, bytes: [UInt8])] = []
+        var files: [(name: String, path: String)] = []
         for path in paths {
-            if path != "-", let files = try filesInDirectory(path) {
-                for file in files { inputs.append((file, try read(file))) }
+            if path != "-", let contents = try filesInDirectory(path) {
+                files += contents.map { ($0, $0) }
             } else {
-                inputs.append((path == "-" ? standardInputName : path, try read(path)))
+                files.append((path == "-" ? standardInputName : path, path))
             }
         }
-        return load(contents: inputs, format: format, localAddress: localAddress)
+        // Read and parse on every core; each file's bytes are dropped as soon as it is parsed.
+        let toRead = files
+        let outcomes = concurrentMap(toRead.count) { index -> Result<ParsedInput, UnreadableInput> in
+            do throws(UnreadableInput) {
+                return .success(parseInput(name: toRead[index].name, bytes: try read(toRead[index].path), format: format))
+            } catch {
+                return .failure(error)
+            }
+        }
+        var parsed: [ParsedInput] = []
+        for outcome in outcomes { parsed.append(try outcome.get()) }
+        return build(parsed, localAddress: localAddress)
     }
 
     /// The same for inputs already in memory (tests, generated configs).
     public static func load(contents inputs: [(name: String, bytes: [UInt8])], format: InputFormat? = nil,
                             localAddress: IPAddress? = nil) -> ParseResult {
+        let parsed = concurrentMap(inputs.count) { parseInput(name: inputs[$0].name, bytes: inputs[$0].bytes, format: format) }
+        return build(parsed, localAddress: localAddress)
+    }
+
+    /// One input after parsing, before validation.
+    struct ParsedInput {
+        var name: String
+        var file: ParsedFile
+        var diagnostics: FileDiagnostics
+    }
+
+    static func parseInput(name: String, bytes: [UInt8], format: InputFormat?) -> ParsedInput {
+        var diagnostics = FileDiagnostics(file: name)
+        guard bytes.count <= maxInputBytes else {
+            diagnostics.error("input is larger than \(maxInputBytes >> 20) MiB; not an AWS VPN configuration",
+                              at: SourcePosition(line: 1))
+            return ParsedInput(name: name, file: ParsedFile(), diagnostics: diagnostics)
+        }
+        let source = SourceText(name: name, bytes: bytes)
+        var file = parse(source, format: format, diagnostics: &diagnostics)
+        if let last = bytes.last, last != 0x0A, last != 0x0D {
+            file.unterminatedLastLine = source.lines.count
+        }
+        return ParsedInput(name: name, file: file, diagnostics: diagnostics)
+    }
+
+    /// Validation runs in input order: duplicate merging and its notes depend on what came first.
+    private static func build(_ inputs: [ParsedInput], localAddress: IPAddress?) -> ParseResult {
         var builder = ModelBuilder(localAddress: localAddress)
         var all = Diagnostics()
         if let localAddress, let reason = localAddress.unusableAsOutsideAddress {
             all.error("--local-address \(localAddress) is \(reason), not usable as a tunnel endpoint")
         }
         for input in inputs {
-            var diagnostics = FileDiagnostics(file: input.name)
-            if input.bytes.count > maxInputBytes {
-                diagnostics.error("input is larger than \(maxInputBytes >> 20) MiB; not an AWS VPN configuration",
-                                  at: SourcePosition(line: 1))
-            } else {
-                let source = SourceText(name: input.name, bytes: input.bytes)
-                var parsed = parse(source, format: format, diagnostics: &diagnostics)
-                if let last = input.bytes.last, last != 0x0A, last != 0x0D {
-                    parsed.unterminatedLastLine = source.lines.count
-                }
-                builder.add(parsed, source: input.name, diagnostics: &diagnostics)
-            }
+            var diagnostics = input.diagnostics
+            builder.add(input.file, source: input.name, diagnostics: &diagnostics)
             all.append(contentsOf: diagnostics.diagnostics)
         }
         return builder.finish(with: all)
+    }
+
+    /// `work(0..<count)` spread over all cores, results in index order.
+    static func concurrentMap<T: Sendable>(_ count: Int, _ work: @Sendable (Int) -> T) -> [T] {
+        guard count > 1 else { return (0..<count).map(work) }
+        var results = [T?](repeating: nil, count: count)
+        results.withUnsafeMutableBufferPointer { buffer in
+            // Each iteration writes only its own slot.
+            nonisolated(unsafe) let slots = buffer
+            DispatchQueue.concurrentPerform(iterations: count) { index in slots[index] = work(index) }
+        }
+        return results.map { $0! }
     }
 
     static func parse(_ source: SourceText, format: InputFormat?, diagnostics: inout FileDiagnostics) -> ParsedFile {
@@ -74,9 +115,7 @@ public enum InputLoader {
             diagnostics.error("binary data, not a text VPN configuration", at: start)
             return ParsedFile()
         }
-        var lineBreaks = 0
-        for byte in source.text.utf8 where byte == 0x0A { lineBreaks += 1 }
-        if lineBreaks > maxInputLines {
+        if source.lineBreaks > maxInputLines {
             diagnostics.error("more than \(maxInputLines) lines; not an AWS VPN configuration", at: start)
             return ParsedFile()
         }

@@ -34,18 +34,27 @@ struct MiniXML {
     static let maxDepth = 32
     static let maxElements = 200_000
 
-    private let bytes: [UInt8]
+    /// The document's UTF-8, borrowed for the duration of `parse` (no copy, no bounds checks in release).
+    private let bytes: UnsafeBufferPointer<UInt8>
     private var offset = 0
     private var line = 1
     private var lineStart = 0
     private var elementCount = 0
 
-    private init(_ bytes: [UInt8]) { self.bytes = bytes }
+    private init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
     /// Parses a whole document and returns its root element.
     static func parse(_ text: String) throws(XMLSyntaxError) -> XMLNode {
-        var reader = MiniXML(Array(text.utf8))
-        return try reader.document()
+        var text = text
+        let result = text.withUTF8 { buffer -> Result<XMLNode, XMLSyntaxError> in
+            var reader = MiniXML(buffer)
+            do throws(XMLSyntaxError) {
+                return .success(try reader.document())
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
     }
 
     private var position: SourcePosition { SourcePosition(line: line, column: offset - lineStart + 1) }
@@ -122,14 +131,18 @@ struct MiniXML {
             || byte == UInt8(ascii: ":") || byte >= 0x80
     }
 
-    private mutating func name() throws(XMLSyntaxError) -> String {
+    private mutating func nameRange() throws(XMLSyntaxError) -> Range<Int> {
         let start = offset
         while !atEnd, MiniXML.isNameByte(bytes[offset]), offset - start < 256 { advance() }
         guard offset > start else {
             if atEnd { throw fail("truncated XML: the input ends inside a tag") }
             throw fail("expected an element or attribute name")
         }
-        return String(decoding: bytes[start..<offset], as: UTF8.self)
+        return start..<offset
+    }
+
+    private mutating func name() throws(XMLSyntaxError) -> String {
+        String(decoding: bytes[try nameRange()], as: UTF8.self)
     }
 
     private mutating func element(depth: Int) throws(XMLSyntaxError) -> XMLNode {
@@ -172,29 +185,49 @@ struct MiniXML {
         }
 
         var node = XMLNode(name: tagName, attributes: attributes, position: start, textPosition: position)
-        var text: [UInt8] = []
+        // A leaf's value is almost always one run of bytes: keep its range, and copy only when a comment or
+        // CDATA section splits it into pieces.
+        var textRun: Range<Int>?
+        var pieces: [UInt8]?
+        func addText(_ run: Range<Int>) {
+            if var joined = pieces {
+                joined.append(contentsOf: bytes[run])
+                pieces = joined
+            } else if let first = textRun {
+                pieces = Array(bytes[first]) + Array(bytes[run])
+            } else {
+                textRun = run
+            }
+        }
         while true {
             guard !atEnd else {
                 throw fail("truncated XML: the input ends inside <\(tagName)> opened at line \(start.line)")
             }
             if bytes[offset] != UInt8(ascii: "<") {
-                // Take the whole run of character data at once.
                 let runStart = offset
                 while !atEnd, bytes[offset] != UInt8(ascii: "<") { advance() }
-                if node.children.isEmpty { text.append(contentsOf: bytes[runStart..<offset]) }
+                if node.children.isEmpty { addText(runStart..<offset) }
             } else if peek("</") {
                 let closing = position
                 skip("</")
-                let closingName = try name()
+                let closingRange = try nameRange()
+                let document = bytes
+                let closingName = { String(decoding: document[closingRange], as: UTF8.self) }
                 skipWhitespace()
-                guard !atEnd else { throw fail("truncated XML: the input ends inside </\(closingName)>", at: closing) }
-                guard bytes[offset] == UInt8(ascii: ">") else { throw fail("expected '>' to close </\(closingName)>") }
+                guard !atEnd else { throw fail("truncated XML: the input ends inside </\(closingName())>", at: closing) }
+                guard bytes[offset] == UInt8(ascii: ">") else { throw fail("expected '>' to close </\(closingName())>") }
                 advance()
-                guard closingName == tagName else {
-                    throw fail("</\(closingName)> does not close <\(tagName)> opened at line \(start.line)", at: closing)
+                guard bytes[closingRange].elementsEqual(tagName.utf8) else {
+                    throw fail("</\(closingName())> does not close <\(tagName)> opened at line \(start.line)", at: closing)
                 }
                 // Only leaves carry values; the whitespace between child elements is not worth a String.
-                if node.children.isEmpty && !text.isEmpty { node.text = try decodeEntities(text[...]) }
+                if node.children.isEmpty {
+                    if let pieces {
+                        node.text = try decodeEntities(pieces)
+                    } else if let textRun {
+                        node.text = try decodeEntities(bytes[textRun])
+                    }
+                }
                 return node
             } else if peek("<!--") {
                 try skipPast("-->", what: "the comment")
@@ -202,17 +235,18 @@ struct MiniXML {
                 skip("<![CDATA[")
                 let cdataStart = offset
                 try skipPast("]]>", what: "the CDATA section")
-                text.append(contentsOf: bytes[cdataStart..<(offset - 3)])
+                addText(cdataStart..<(offset - 3))
             } else if peek("<!") || peek("<?") {
                 throw fail("unexpected markup inside <\(tagName)>")
             } else {
                 node.children.append(try element(depth: depth + 1))
-                text.removeAll()
+                textRun = nil
+                pieces = nil
             }
         }
     }
 
-    private func decodeEntities(_ raw: ArraySlice<UInt8>) throws(XMLSyntaxError) -> String {
+    private func decodeEntities(_ raw: some Collection<UInt8>) throws(XMLSyntaxError) -> String {
         let string = String(decoding: raw, as: UTF8.self)
         guard raw.contains(UInt8(ascii: "&")) else { return string }
         var out = ""

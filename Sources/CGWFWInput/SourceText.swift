@@ -53,6 +53,8 @@ final class SourceText {
     let text: String
     /// True when the bytes contain NUL or many invalid UTF-8 sequences: not a text file.
     let looksBinary: Bool
+    /// Number of LF bytes, counted before anything is split.
+    let lineBreaks: Int
 
     init(name: String, bytes: [UInt8]) {
         self.name = name
@@ -60,7 +62,11 @@ final class SourceText {
         if body.starts(with: [0xEF, 0xBB, 0xBF]) { body = body.dropFirst(3) }
         text = String(decoding: body, as: UTF8.self)
         var nulCount = 0
-        for byte in body where byte == 0 { nulCount += 1 }
+        var lineBreakCount = 0
+        for byte in body {
+            if byte == 0 { nulCount += 1 } else if byte == 0x0A { lineBreakCount += 1 }
+        }
+        lineBreaks = lineBreakCount
         // Each invalid byte turned into U+FFFD (3 bytes), so growth measures how much was not UTF-8.
         let invalidBytes = max(0, text.utf8.count - body.count) / 2
         looksBinary = nulCount > 0 || (body.count > 0 && invalidBytes * 20 > body.count)
