@@ -26,16 +26,29 @@ public enum IPAddress: Hashable, Comparable, Sendable, CustomStringConvertible, 
     }
 
     static func parseV4(_ s: Substring) -> UInt32? {
-        let parts = s.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4 else { return nil }
+        // One pass over the bytes: this runs for every address of every tunnel (tens of thousands in a bench).
         var value: UInt32 = 0
-        for part in parts {
-            guard (1...3).contains(part.count), part.allSatisfy({ $0.isASCII && $0.isNumber }),
-                  let octet = UInt32(part), octet <= 255 else { return nil }
-            if part.count > 1 && part.first == "0" { return nil }  // leading zeros are octal to some parsers
-            value = value << 8 | octet
+        var octet: UInt32 = 0
+        var digits = 0
+        var parts = 0
+        var leadingZero = false
+        for byte in s.utf8 {
+            if byte == UInt8(ascii: ".") {
+                guard digits > 0, parts < 3 else { return nil }
+                value = value << 8 | octet
+                parts += 1
+                octet = 0
+                digits = 0
+                continue
+            }
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9"), digits < 3 else { return nil }
+            if digits == 0 { leadingZero = byte == UInt8(ascii: "0") } else if leadingZero { return nil }  // octal to some parsers
+            octet = octet * 10 + UInt32(byte - UInt8(ascii: "0"))
+            guard octet <= 255 else { return nil }
+            digits += 1
         }
-        return value
+        guard digits > 0, parts == 3 else { return nil }
+        return value << 8 | octet
     }
 
     static func parseV6(_ s: Substring) -> IPAddress? {
