@@ -23,7 +23,9 @@ struct ModelBuilder {
     mutating func add(_ parsed: ParsedFile, source: String, diagnostics: inout FileDiagnostics) {
         result.skipped.append(contentsOf: parsed.skipped)
         if let lastLine = parsed.unterminatedLastLine {
-            let addresses = parsed.connections.flatMap(\.tunnels)
+            // XML and JSON cannot be cut without breaking their structure; line formats can.
+            let lineFormats = parsed.connections.filter { $0.format != .xml && $0.format != .describeJSON }
+            let addresses = lineFormats.flatMap(\.tunnels)
                 .flatMap { [$0.customerGatewayAddress, $0.vpnGatewayAddress] }.compactMap { $0 }
             for address in addresses where address.position.line == lastLine && address.position.context == nil {
                 diagnostics.warning("the input ends right after \(quoted(address.text)) without a line break; if the "

@@ -99,3 +99,13 @@ final class XMLParserTests: XCTestCase {
         XCTAssertTrue(error.message.contains("'999.12.1.300'"), error.message)
     }
 }
+
+extension XMLParserTests {
+    func testMinifiedSingleLineDocumentWithoutFinalNewlineIsClean() throws {
+        let text = try String(contentsOfFile: fixture("xml-basic.xml"), encoding: .utf8)
+            .split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.joined()
+        let result = loadText(text, name: "min.xml")
+        XCTAssertEqual(result.diagnostics.all, [])
+        XCTAssertEqual(result.tunnels.count, 2)
+    }
+}
