@@ -73,6 +73,15 @@ options:
         gateway can still be reached with the new rules.
       - Ignored in check mode and with O(state=absent).
     type: int
+  force:
+    description:
+      - Apply even though an earlier change made with O(confirm_timeout) is still unconfirmed. Without
+        it the task fails with cgwfw's message while a rollback is pending.
+      - With O(confirm_timeout) the pending rollback keeps its target (the rules before the first
+        unconfirmed change) and its timer restarts; without, the rollback is cancelled as by
+        C(cgwfw confirm).
+    type: bool
+    default: false
   binary:
     description:
       - The cgwfw executable on the target, a name looked up in E(PATH) (and the usual sbin directories)
@@ -196,8 +205,11 @@ def build_command(module, binary):
             command += ['--local-address', p['local_address']]
         if p['nat_traversal']:
             command += ['--nat-traversal', p['nat_traversal']]
-        if p['confirm_timeout'] is not None and not module.check_mode:
-            command += ['--confirm', str(p['confirm_timeout'])]
+        if not module.check_mode:
+            if p['confirm_timeout'] is not None:
+                command += ['--confirm', str(p['confirm_timeout'])]
+            if p['force']:
+                command += ['--force']
         command += ['--'] + p['configs']
     return command
 
@@ -229,6 +241,7 @@ def main():
             nat_traversal=dict(type='str', choices=['auto', 'on', 'off']),
             table=dict(type='str'),
             confirm_timeout=dict(type='int'),
+            force=dict(type='bool', default=False),
             binary=dict(type='str', default='cgwfw'),
         ),
         required_if=[('state', 'present', ['configs'])],

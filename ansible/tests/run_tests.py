@@ -33,6 +33,7 @@ PAIRS_A = {('198.51.100.7', '192.0.2.10'), ('198.51.100.7', '192.0.2.20')}
 PAIRS_B = {('198.51.100.7', '203.0.113.30'), ('198.51.100.7', '203.0.113.40')}
 # Short, so the test can wait past it and see that the confirmed change stayed.
 CONFIRM_TIMEOUT = 8
+ROLLBACK_TIMEOUT = 3
 FIXTURE_KEYS = ['madeUpKey%sforAnsibleTests' % suffix for suffix in ('A1', 'A2', 'B1', 'B2', 'C1', 'C2')]
 
 # A host firewall someone else owns: cgwfw must leave it exactly as it was.
@@ -103,6 +104,8 @@ class Harness:
             'ANSIBLE_LOCALHOST_WARNING': '0',
             'ANSIBLE_INVENTORY_UNPARSED_WARNING': '0',
             'PYTHONDONTWRITEBYTECODE': '1',
+            # Commit-confirm state of this case only (cgwfw's default /run/cgwfw is machine-wide).
+            'CGWFW_RUN_DIR': os.path.join(workdir, 'run'),
         })
 
     def __enter__(self):
@@ -180,7 +183,7 @@ def case_ansible_doc_renders(h):
                          env=h.env, cwd=h.workdir, capture_output=True, text=True)
     check(doc.returncode == 0, 'ansible-doc failed:\n' + doc.stderr)
     for option in ('configs', 'state', 'profile', 'local_address', 'nat_traversal', 'table', 'confirm_timeout',
-                   'binary', 'EXAMPLES', 'RETURN VALUES'):
+                   'force', 'binary', 'EXAMPLES', 'RETURN VALUES'):
         check(option in doc.stdout, 'ansible-doc output lacks %s' % option)
 
 
@@ -301,6 +304,32 @@ def case_custom_table(h):
     check(('inet', 'vpnedge') not in tables(h.ruleset()), 'table inet vpnedge left behind')
 
 
+def case_unconfirmed_change_rolls_back(h):
+    """apply with confirm_timeout and no confirm: the ansible process is long gone when the rollback comes."""
+    a, b = h.fixture('vpn-a.txt'), h.fixture('vpn-b.txt')
+    h.module(cgwfw_configs=[a]).expect(changed=1)
+    h.module(cgwfw_configs=[a, b], cgwfw_confirm_timeout=ROLLBACK_TIMEOUT).expect(changed=1)
+    check(peer_pairs(h.ruleset()) == unordered(PAIRS_A | PAIRS_B), 'the change was not applied')
+    pending = h.module(cgwfw_configs=[b])
+    pending.expect(changed=0, failed=1)
+    check('pending' in pending.output and '"rc": 75' in pending.output,
+          'an apply during a pending rollback did not fail with cgwfw\'s message:\n' + pending.output)
+    check(peer_pairs(h.ruleset()) == unordered(PAIRS_A | PAIRS_B), 'the refused apply changed the kernel')
+    time.sleep(ROLLBACK_TIMEOUT + 1.5)
+    check(peer_pairs(h.ruleset()) == unordered(PAIRS_A),
+          'no rollback %.1f s after an unconfirmed change: %s' % (ROLLBACK_TIMEOUT + 1.5, peer_pairs(h.ruleset())))
+
+
+def case_force_applies_over_a_pending_rollback(h):
+    a, b = h.fixture('vpn-a.txt'), h.fixture('vpn-b.txt')
+    h.module(cgwfw_configs=[a]).expect(changed=1)
+    h.module(cgwfw_configs=[a, b], cgwfw_confirm_timeout=ROLLBACK_TIMEOUT).expect(changed=1)
+    h.module(cgwfw_configs=[b], cgwfw_force=True).expect(changed=1)
+    time.sleep(ROLLBACK_TIMEOUT + 1.5)
+    check(peer_pairs(h.ruleset()) == unordered(PAIRS_B),
+          'force without confirm_timeout should cancel the rollback and keep vpn-b: %s' % peer_pairs(h.ruleset()))
+
+
 def case_example_playbook_applies_and_confirms(h):
     """The shipped example: copies configs, applies with a confirm timeout, confirms over a new connection."""
     config_dir = os.path.join(h.workdir, 'etc-cgwfw', 'connections')
@@ -348,6 +377,8 @@ CASES = [
     case_missing_privilege_fails_with_diagnostic,
     case_absent_removes_only_what_cgwfw_owns,
     case_custom_table,
+    case_unconfirmed_change_rolls_back,
+    case_force_applies_over_a_pending_rollback,
     case_example_playbook_applies_and_confirms,
     case_no_key_in_any_output,
 ]
