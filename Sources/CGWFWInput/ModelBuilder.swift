@@ -8,8 +8,15 @@ struct ModelBuilder {
 
     let localAddress: IPAddress?
     private(set) var result = ParseResult()
-    /// Address pairs already taken, with the tunnel that took them (for the merge note).
-    private var seenPairs: [PairKey: String] = [:]
+    /// Address pairs already taken, with the tunnel and file that took them (for the merge note).
+    private var seenPairs: [PairKey: (tunnel: TunnelName, source: String)] = [:]
+
+    /// "vpn-… tunnel 2", spelled out only when a message needs it.
+    private struct TunnelName: CustomStringConvertible {
+        var connection: String
+        var number: Int
+        var description: String { "\(connection) tunnel \(number)" }
+    }
 
     private struct PairKey: Hashable {
         var customerGateway: IPAddress
@@ -62,16 +69,17 @@ struct ModelBuilder {
         var replacedTexts: Set<String> = []
         var tunnels: [Tunnel] = []
         for rawTunnel in raw.tunnels {
-            let label = "\(name) tunnel \(rawTunnel.number)"
+            let label = TunnelName(connection: name, number: rawTunnel.number)
             guard let tunnel = buildTunnel(rawTunnel, label: label, connection: raw,
                                            replacedTexts: &replacedTexts, diagnostics: &diagnostics) else { continue }
             let key = PairKey(customerGateway: tunnel.customerGatewayAddress, vpnGateway: tunnel.vpnGatewayAddress)
             if let first = seenPairs[key] {
                 diagnostics.note("\(label) repeats the address pair \(tunnel.customerGatewayAddress) ↔ "
-                                 + "\(tunnel.vpnGatewayAddress) of \(first); merged into one", at: rawTunnel.position)
+                                 + "\(tunnel.vpnGatewayAddress) of \(first.tunnel) (\(first.source)); merged into one",
+                                 at: rawTunnel.position)
                 continue
             }
-            seenPairs[key] = "\(label) (\(source))"
+            seenPairs[key] = (label, source)
             tunnels.append(tunnel)
         }
         guard !tunnels.isEmpty else { return nil }
@@ -79,7 +87,7 @@ struct ModelBuilder {
                           source: source, format: raw.format, tunnels: tunnels, accelerated: raw.accelerated)
     }
 
-    private func buildTunnel(_ raw: RawTunnel, label: String, connection: RawConnection,
+    private func buildTunnel(_ raw: RawTunnel, label: TunnelName, connection: RawConnection,
                              replacedTexts: inout Set<String>, diagnostics: inout FileDiagnostics) -> Tunnel? {
         var failed = false
         let vpnGateway = outsideAddress(raw.vpnGatewayAddress, role: "AWS", label: label, tunnelPosition: raw.position,
@@ -146,7 +154,7 @@ struct ModelBuilder {
         return tunnel
     }
 
-    private func outsideAddress(_ located: Located?, role: String, label: String, tunnelPosition: SourcePosition,
+    private func outsideAddress(_ located: Located?, role: String, label: TunnelName, tunnelPosition: SourcePosition,
                                 diagnostics: inout FileDiagnostics) -> IPAddress? {
         guard let located, !located.text.isEmpty else {
             diagnostics.error("\(label): no \(role) outside address found (truncated or incomplete file?)",
