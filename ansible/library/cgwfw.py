@@ -59,6 +59,34 @@ options:
         and O(local_address).
     type: str
     choices: [auto, 'on', 'off']
+  attach:
+    description:
+      - Keep cgwfw's chains and sets inside this existing nftables table (for example V(inet filter)),
+        reached by one jump at the top of its base chains, instead of a table of cgwfw's own. Use this
+        when that table's base chains drop by default, since an accept in another table cannot override
+        their drop.
+      - Use the same value for V(present) and V(absent).
+    type: str
+  strict:
+    description:
+      - Also drop IKE, NAT-T and ESP to or from the customer gateway that do not belong to an AWS
+        endpoint pair. The profile decides when omitted.
+    type: bool
+  placement:
+    description:
+      - V(host) when the rules live on the customer gateway itself, V(gateway) for a firewall in front of
+        it (forward hook). The profile decides when omitted.
+    type: str
+    choices: [host, gateway]
+  wan_interface:
+    description:
+      - With V(gateway) placement, match only traffic on this internet-side interface.
+    type: str
+  tunnel_interfaces:
+    description:
+      - Select tunnel traffic for the MSS and DF rules by these interfaces instead of by IPsec policy.
+    type: list
+    elements: str
   table:
     description:
       - Name of the nftables table cgwfw owns (in the C(inet) family). The profile's name, C(cgwfw) by
@@ -196,15 +224,19 @@ def build_command(module, binary):
     else:
         verb = ['diff'] if module.check_mode else ['apply']
     command = [binary] + verb + ['--json']
-    if p['profile']:
-        command += ['--profile', p['profile']]
-    if p['table']:
-        command += ['--table', p['table']]
+    # The profile options: apply, diff and remove all take them, so remove finds what apply made.
+    for name, flag in (('profile', '--profile'), ('table', '--table'), ('attach', '--attach'),
+                       ('placement', '--placement'), ('nat_traversal', '--nat-traversal'),
+                       ('wan_interface', '--wan-interface')):
+        if p[name]:
+            command += [flag, p[name]]
+    for interface in p['tunnel_interfaces'] or []:
+        command += ['--tunnel-interface', interface]
+    if p['strict'] is not None:
+        command += ['--strict' if p['strict'] else '--no-strict']
     if p['state'] == 'present':
         if p['local_address']:
             command += ['--local-address', p['local_address']]
-        if p['nat_traversal']:
-            command += ['--nat-traversal', p['nat_traversal']]
         if not module.check_mode:
             if p['confirm_timeout'] is not None:
                 command += ['--confirm', str(p['confirm_timeout'])]
@@ -240,6 +272,11 @@ def main():
             local_address=dict(type='str'),
             nat_traversal=dict(type='str', choices=['auto', 'on', 'off']),
             table=dict(type='str'),
+            attach=dict(type='str'),
+            strict=dict(type='bool'),
+            placement=dict(type='str', choices=['host', 'gateway']),
+            wan_interface=dict(type='str'),
+            tunnel_interfaces=dict(type='list', elements='str'),
             confirm_timeout=dict(type='int'),
             force=dict(type='bool', default=False),
             binary=dict(type='str', default='cgwfw'),

@@ -304,6 +304,44 @@ def case_custom_table(h):
     check(('inet', 'vpnedge') not in tables(h.ruleset()), 'table inet vpnedge left behind')
 
 
+def case_attach_into_an_existing_table(h):
+    """attach: cgwfw's objects live in a foreign policy-drop table; absent leaves that table as it was."""
+    foreign = os.path.join(h.workdir, 'foreign.nft')
+    with open(foreign, 'w') as script:
+        script.write(FOREIGN_RULESET.replace('policy accept', 'policy drop'))
+    subprocess.run(h.in_netns(['nft', '-f', foreign]), check=True)
+    before = h.ruleset()
+    a = h.fixture('vpn-a.txt')
+    h.module(cgwfw_configs=[a], cgwfw_attach='inet filter').expect(changed=1)
+    check(('inet', 'cgwfw') not in tables(h.ruleset()), 'attach mode made a table of its own')
+    check(peer_pairs(h.ruleset(), 'filter') == unordered(PAIRS_A), 'no peer pairs inside inet filter')
+    h.module(cgwfw_configs=[a], cgwfw_attach='inet filter').expect(changed=0)
+    h.module(cgwfw_state='absent', cgwfw_attach='inet filter').expect(changed=1)
+    check(h.ruleset() == before, 'state=absent with attach did not restore inet filter exactly')
+
+
+def case_cgwfw_warnings_become_ansible_warnings(h):
+    """Standalone next to a policy-drop table: cgwfw warns, and the warning reaches the Ansible output."""
+    foreign = os.path.join(h.workdir, 'foreign.nft')
+    with open(foreign, 'w') as script:
+        script.write(FOREIGN_RULESET.replace('policy accept', 'policy drop'))
+    subprocess.run(h.in_netns(['nft', '-f', foreign]), check=True)
+    a = h.fixture('vpn-a.txt')
+    run = h.module(cgwfw_configs=[a])
+    run.expect(changed=1)
+    warnings = [line for line in run.output.splitlines() if line.startswith('[WARNING]') and 'filter' in line]
+    check(warnings, 'no Ansible warning about the policy-drop inet filter table:\n' + run.output)
+
+
+def case_strict_adds_drop_rules(h):
+    a = h.fixture('vpn-a.txt')
+    h.module(cgwfw_configs=[a], cgwfw_strict=False).expect(changed=1)
+    loose = [item for item in h.ruleset() if 'rule' in item and '"drop"' in json.dumps(item)]
+    h.module(cgwfw_configs=[a], cgwfw_strict=True).expect(changed=1)
+    strict = [item for item in h.ruleset() if 'rule' in item and '"drop"' in json.dumps(item)]
+    check(not loose and strict, 'strict=false gave %d drop rules, strict=true %d' % (len(loose), len(strict)))
+
+
 def case_unconfirmed_change_rolls_back(h):
     """apply with confirm_timeout and no confirm: the ansible process is long gone when the rollback comes."""
     a, b = h.fixture('vpn-a.txt'), h.fixture('vpn-b.txt')
@@ -377,6 +415,9 @@ CASES = [
     case_missing_privilege_fails_with_diagnostic,
     case_absent_removes_only_what_cgwfw_owns,
     case_custom_table,
+    case_attach_into_an_existing_table,
+    case_cgwfw_warnings_become_ansible_warnings,
+    case_strict_adds_drop_rules,
     case_unconfirmed_change_rolls_back,
     case_force_applies_over_a_pending_rollback,
     case_example_playbook_applies_and_confirms,
