@@ -90,7 +90,11 @@ public enum InputLoader {
             builder.add(input.file, source: input.name, diagnostics: &diagnostics)
             all.append(contentsOf: diagnostics.diagnostics)
         }
-        return builder.finish(with: all)
+        var result = builder.finish(with: all)
+        if result.connections.isEmpty && !result.diagnostics.hasErrors {
+            result.diagnostics.warning("no usable VPN connection in the input (\(result.skipped.count) skipped)")
+        }
+        return result
     }
 
     /// `work(0..<count)` spread over all cores, results in index order.

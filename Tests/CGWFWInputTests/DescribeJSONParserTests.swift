@@ -91,3 +91,13 @@ extension DescribeJSONParserTests {
         XCTAssertEqual(single.tunnels.count, 2)
     }
 }
+
+extension DescribeJSONParserTests {
+    func testOnlySkippedConnectionsIsAWarning() throws {
+        let text = #"{"VpnConnections": [{"VpnConnectionId": "vpn-0deleted000000000", "State": "deleted"}]}"#
+        let result = loadText(text)
+        XCTAssertFalse(result.diagnostics.hasErrors)
+        XCTAssertEqual(result.skipped.map(\.reason), ["state is deleted"])
+        XCTAssertEqual(result.diagnostics.warnings.map(\.message), ["no usable VPN connection in the input (1 skipped)"])
+    }
+}
