@@ -371,21 +371,27 @@ def case_force_applies_over_a_pending_rollback(h):
 def case_example_playbook_applies_and_confirms(h):
     """The shipped example: copies configs, applies with a confirm timeout, confirms over a new connection."""
     config_dir = os.path.join(h.workdir, 'etc-cgwfw', 'connections')
+    env_file = os.path.join(h.workdir, 'etc-cgwfw', 'cgwfw.env')
     variables = dict(cgwfw_hosts='all', ansible_become=False, cgwfw_config_dir=config_dir, cgwfw_boot_service=False,
+                     cgwfw_env_file=env_file, cgwfw_nat_traversal='on', cgwfw_table='vpnedge',
                      cgwfw_config_files=[os.path.join(FIXTURES, 'vpn-a.txt')],
                      cgwfw_confirm_timeout=CONFIRM_TIMEOUT)
     review = h.playbook(EXAMPLE_PLAYBOOK, variables, '--check', '--diff')
     check(review.failed == 0 and review.changed >= 2, 'check mode before the first run:\n' + review.output)
     check(not os.path.exists(config_dir), 'check mode created the config directory')
-    check(('inet', 'cgwfw') not in tables(h.ruleset()), 'check mode changed the kernel')
+    check(not tables(h.ruleset()), 'check mode changed the kernel')
     first = h.playbook(EXAMPLE_PLAYBOOK, variables, '--diff')
     check(first.failed == 0 and first.changed >= 2, 'first run of the example:\n' + first.output)
     check('TASK [cgwfw : Confirm the change]' in first.output and 'skipping' not in
           first.output.split('TASK [cgwfw : Confirm the change]')[1].split('TASK')[0],
           'the example did not run cgwfw confirm after a change:\n' + first.output)
     time.sleep(CONFIRM_TIMEOUT + 1)
-    check(peer_pairs(h.ruleset()) == unordered(PAIRS_A),
-          'the confirmed change did not stay past the timeout: %s' % peer_pairs(h.ruleset()))
+    check(peer_pairs(h.ruleset(), 'vpnedge') == unordered(PAIRS_A),
+          'the confirmed change did not stay past the timeout: %s' % peer_pairs(h.ruleset(), 'vpnedge'))
+    with open(env_file) as settings:
+        lines = settings.read().splitlines()
+    for expected in ('CGWFW_PROFILE=linux-host', 'CGWFW_TABLE=vpnedge', 'CGWFW_OPTIONS=--nat-traversal on'):
+        check(expected in lines, 'cgwfw.env lacks %s:\n%s' % (expected, '\n'.join(lines)))
     check(oct(os.stat(config_dir).st_mode & 0o777) == '0o700', 'config dir is not 0700')
     copied = os.path.join(config_dir, 'vpn-a.txt')
     check(oct(os.stat(copied).st_mode & 0o777) == '0o600', 'copied config is not 0600')
@@ -394,7 +400,8 @@ def case_example_playbook_applies_and_confirms(h):
     third = h.playbook(EXAMPLE_PLAYBOOK, variables)
     check(third.failed == 0 and third.changed >= 2, 'switching the example to vpn-b:\n' + third.output)
     check(not os.path.exists(copied), 'the config no longer listed was left on the target')
-    check(peer_pairs(h.ruleset()) == unordered(PAIRS_B), 'after switching to vpn-b: %s' % peer_pairs(h.ruleset()))
+    check(peer_pairs(h.ruleset(), 'vpnedge') == unordered(PAIRS_B),
+          'after switching to vpn-b: %s' % peer_pairs(h.ruleset(), 'vpnedge'))
 
 
 def case_no_key_in_any_output(h):
