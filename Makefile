@@ -38,7 +38,7 @@ run: build
 unit-test: build
 	$(SWIFT) test
 
-test: unit-test
+test: unit-test ansible-test systemd-test
 
 clean:
 	rm -rf .build
