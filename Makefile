@@ -64,8 +64,11 @@ install: $(if $(filter $(RELEASE_BIN),$(INSTALL_BIN)),release)
 	install -D -m 0755 $(INSTALL_BIN) $(DESTDIR)$(BINDIR)/cgwfw
 	install -d -m 0755 $(DESTDIR)$(DATADIR)/profiles
 	install -m 0644 Profiles/*.yaml $(DESTDIR)$(DATADIR)/profiles/
-	$(SUBST) systemd/cgwfw-boot.in > cgwfw-boot.tmp && install -D -m 0755 cgwfw-boot.tmp $(DESTDIR)$(LIBEXECDIR)/cgwfw-boot; rm -f cgwfw-boot.tmp
-	$(SUBST) systemd/cgwfw.service.in > cgwfw.service.tmp && install -D -m 0644 cgwfw.service.tmp $(DESTDIR)$(UNITDIR)/cgwfw.service; rm -f cgwfw.service.tmp
+	install -d -m 0755 $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(UNITDIR)
+	$(SUBST) systemd/cgwfw-boot.in > $(DESTDIR)$(LIBEXECDIR)/cgwfw-boot
+	chmod 0755 $(DESTDIR)$(LIBEXECDIR)/cgwfw-boot
+	$(SUBST) systemd/cgwfw.service.in > $(DESTDIR)$(UNITDIR)/cgwfw.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/cgwfw.service
 	install -D -m 0644 ansible/library/cgwfw.py $(DESTDIR)$(ANSIBLE_MODULEDIR)/cgwfw.py
 	install -d -m 0700 $(DESTDIR)$(SYSCONFDIR)/cgwfw/connections
 	@# The settings file belongs to the operator once installed: never overwrite it.

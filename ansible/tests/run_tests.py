@@ -123,7 +123,7 @@ class Harness:
         variables = dict(extra_vars, cgwfw_binary=self.cgwfw, ansible_python_interpreter=sys.executable)
         argv = list(wrapper) + [self.playbook_bin, '-i', 'localhost,', '-c', 'local', '-e', json.dumps(variables)]
         argv += list(flags) + [playbook]
-        completed = subprocess.run(self.in_netns(argv), cwd=self.workdir, env=self.env,
+        completed = subprocess.run(self.in_netns(argv), cwd=self.workdir, env=self.env, stdin=subprocess.DEVNULL,
                                    capture_output=True, text=True, timeout=300)
         self.outputs.append(completed.stdout + completed.stderr)
         return Run(argv, completed)
