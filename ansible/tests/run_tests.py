@@ -382,6 +382,7 @@ def case_example_playbook_applies_and_confirms(h):
     check(not tables(h.ruleset()), 'check mode changed the kernel')
     first = h.playbook(EXAMPLE_PLAYBOOK, variables, '--diff')
     check(first.failed == 0 and first.changed >= 2, 'first run of the example:\n' + first.output)
+    check('[WARNING]' not in first.output, 'the example playbook warns:\n' + first.output)
     check('TASK [cgwfw : Confirm the change]' in first.output and 'skipping' not in
           first.output.split('TASK [cgwfw : Confirm the change]')[1].split('TASK')[0],
           'the example did not run cgwfw confirm after a change:\n' + first.output)
