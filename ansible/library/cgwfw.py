@@ -21,7 +21,7 @@ description:
     cgwfw drops the keys from everything it prints.
 version_added: "1.0.0"
 author:
-  - cgwfw contributors
+  - cgwfw maintainers (!UNKNOWN)
 requirements:
   - cgwfw installed on the target (see O(binary)).
   - CAP_NET_ADMIN on the target (run the task with C(become=true) unless connected as root).

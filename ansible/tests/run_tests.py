@@ -222,6 +222,29 @@ def case_documentation_matches_argument_spec(h):
     check(captured.get('supports_check_mode') is True, 'supports_check_mode is not set')
 
 
+def case_validate_modules(h):
+    """ansible-test's validate-modules over the module, in a collection layout as ansible-test wants it.
+
+    Run directly: `ansible-test sanity` would first download pip for a venv of its own, which this
+    machine cannot. The GPLv3 header check is for modules contributed to Ansible itself, not for this one.
+    """
+    import ansible_test
+    validator = os.path.join(os.path.dirname(ansible_test.__file__), '_util', 'controller', 'sanity', 'validate-modules')
+    root = os.path.join(h.workdir, 'collections')
+    collection = os.path.join(root, 'ansible_collections', 'cgwfw', 'cgwfw')
+    os.makedirs(os.path.join(collection, 'plugins', 'modules'))
+    shutil.copy(os.path.join(ANSIBLE_DIR, 'library', 'cgwfw.py'), os.path.join(collection, 'plugins', 'modules'))
+    env = dict(h.env, PYTHONPATH=validator + os.pathsep + root)
+    run = subprocess.run([sys.executable, os.path.join(validator, 'validate.py'), '--format', 'json', '--arg-spec',
+                          '--collection', 'ansible_collections/cgwfw/cgwfw', '--collection-version', '1.0.0',
+                          '--plugin-type', 'module', '-w', 'plugins/modules/cgwfw.py'],
+                         cwd=collection, env=env, capture_output=True, text=True)
+    check(run.stdout.strip(), 'validate-modules printed nothing:\n' + run.stderr)
+    report = json.loads(run.stdout)['plugins/modules/cgwfw.py']
+    problems = [p for p in report['errors'] + report['warnings'] if p['code'] != 'missing-gplv3-license']
+    check(not problems and not report['traces'], 'validate-modules: %s %s' % (problems, report['traces']))
+
+
 def case_first_run_changes_second_does_not(h):
     a = h.fixture('vpn-a.txt')
     h.module(cgwfw_configs=[a]).expect(changed=1)
@@ -416,6 +439,7 @@ def case_no_key_in_any_output(h):
 CASES = [
     case_ansible_doc_renders,
     case_documentation_matches_argument_spec,
+    case_validate_modules,
     case_first_run_changes_second_does_not,
     case_check_diff_shows_change_and_leaves_kernel,
     case_connection_added_then_removed,
