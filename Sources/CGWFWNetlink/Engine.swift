@@ -35,7 +35,8 @@ public final class Engine {
     }
 
     static func hooks(of intent: RuleIntent) -> Set<Hook> {
-        Set(intent.chains.map { Lowering.hook(for: $0.role) })
+        // The hooks where cgwfw accepts peers (the MSS/DF chain accepts nothing, so a drop there is no conflict).
+        Set(intent.chains.filter { $0.role != .tunnel }.map { Lowering.hook(for: $0.role) })
     }
 
     public func read(table: TableRef, mode: OwnershipMode, hooks: Set<Hook> = []) throws(NetlinkError) -> LiveState {

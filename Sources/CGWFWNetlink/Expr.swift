@@ -229,3 +229,6 @@ public struct Counter: Hashable, Sendable, Codable {
         self.bytes = bytes
     }
 }
+
+/// For tests that build expressions without adding them to a rule.
+func nftnlFree(_ expr: OpaquePointer) { nftnl_expr_free(expr) }

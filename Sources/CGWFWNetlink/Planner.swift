@@ -135,6 +135,7 @@ enum Planner {
     /// Removes everything cgwfw owns: the table, or (attach) its jumps, chains and sets.
     static func removeAll(live: LiveState, into plan: inout Plan) {
         guard !live.ownsNothing else { return }
+        plan.structural = true
         if !live.mode.isAttach {
             plan.operations.append(.deleteTable)
             plan.removed.append("table \(live.table)")
@@ -156,6 +157,7 @@ enum Planner {
     }
 
     static func createAll(_ desired: DesiredState, into plan: inout Plan) {
+        plan.structural = true
         if !desired.mode.isAttach {
             plan.operations.append(.addTable)
             plan.added.append("table \(desired.table)")

@@ -73,9 +73,13 @@ enum Render {
                 case .iifname, .oifname:
                     let name = String(decoding: data.prefix { $0 != 0 }, as: UTF8.self)
                     words.append("\(key == .iifname ? "iifname" : "oifname") \(opText)\"\(name)\"")
-                case .nfproto: words.append("meta nfproto \(opText)\(data.first == 2 ? "ipv4" : data.first == 10 ? "ipv6" : "\(data)")")
+                // nft leaves out the protocol a following header match implies.
+                case .nfproto:
+                    if case .payload(.network, _, _, _)? = at(2) { break }
+                    words.append("meta nfproto \(opText)\(data.first == 2 ? "ipv4" : data.first == 10 ? "ipv6" : "\(data)")")
                 case .l4proto:
                     transport = protocols[data.first ?? 0] ?? "th"
+                    if case .payload(.transport, _, _, _)? = at(2), transport != "th" { break }
                     words.append("meta l4proto \(opText)\(protocols[data.first ?? 0] ?? "\(data.first ?? 0)")")
                 case .secpath: words.append("meta ipsec \(data.first == 1 ? "exists" : "missing")")
                 }

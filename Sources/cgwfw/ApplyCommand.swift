@@ -109,13 +109,16 @@ func withEngine<T>(_ body: (Engine) throws(NetlinkError) -> T) throws -> T {
     }
 }
 
-/// The test seam's command (a concurrent writer between read and commit).
+/// The test seam's command (a concurrent writer between read and commit). posix_spawn, not Foundation's
+/// Process, which needs a run loop socket pair that may be unavailable at this point.
 func runShell(_ command: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/sh")
-    process.arguments = ["-c", command]
-    try? process.run()
-    process.waitUntilExit()
+    var pid: pid_t = 0
+    let arguments: [String] = ["/bin/sh", "-c", command]
+    var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+    defer { for p in argv { free(p) } }
+    guard posix_spawn(&pid, "/bin/sh", nil, nil, &argv, environ) == 0 else { return }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
 }
 
 /// Human report (a review with +/− lines, colour on a TTY) or the JSON report.

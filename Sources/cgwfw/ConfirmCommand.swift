@@ -39,10 +39,21 @@ struct ConfirmCommand: ParsableCommand {
     /// The detached rollback: sleeps to the deadline (leaving early once confirmed), then restores.
     private func runWatchdog() {
         signal(SIGHUP, SIG_IGN)
+        // No inherited descriptor may stay open: a caller waiting for EOF on a pipe (Ansible's run_command,
+        // Foundation's Process) would otherwise wait for the watchdog's whole lifetime.
+        // (posix_spawn_file_actions_addclosefrom_np is not visible to Swift.)
+        let limit = min(Int32(sysconf(Int32(_SC_OPEN_MAX))), 65_536)
+        for fd in 3..<max(limit, 3) { close(fd) }
         let me = getpid()
         while true {
-            guard let pending = CommitConfirmStore.load(), pending.watchdogPID == me || pending.watchdogPID == 0 else { return }
-            if Date().timeIntervalSince1970 >= pending.deadline { break }
+            guard let pending = CommitConfirmStore.load(), pending.watchdogPID == me || pending.watchdogPID == 0 else {
+                CommitConfirmStore.log("confirmed or replaced; no rollback")
+                return
+            }
+            let now = Date().timeIntervalSince1970
+            if now >= pending.deadline {
+                        break
+            }
             usleep(100_000)
         }
         _ = try? CommitConfirmStore.locked {
@@ -84,7 +95,10 @@ enum CommitConfirmError: Error, CustomStringConvertible {
 /// start the detached watchdog.
 enum CommitConfirmRunner {
     static func apply(intent: RuleIntent, target: ApplyTarget, confirmSeconds: Int?, force: Bool) throws -> ApplyReport {
-        try CommitConfirmStore.locked {
+        if confirmSeconds == nil && !FileManager.default.fileExists(atPath: CommitConfirmStore.pendingPath) {
+            return try withEngine { engine throws(NetlinkError) in try engine.apply(intent: intent, target: target, dryRun: false) }
+        }
+        return try CommitConfirmStore.locked {
             var pending = CommitConfirmStore.load()
             if let current = pending, current.watchdogPID > 0, kill(current.watchdogPID, 0) != 0 {
                 CommitConfirmStore.clear()   // its watchdog is gone (reboot, kill): nothing will roll back
@@ -203,6 +217,5 @@ public enum CommitConfirmStore {
         } else {
             FileManager.default.createFile(atPath: logPath, contents: Data(line.utf8))
         }
-        FileHandle.standardError.write(Data(line.utf8))
     }
 }
