@@ -204,12 +204,15 @@ final class NetlinkSocket {
             }
         }
         if let first = failures.first {
-            if first.errno == EPERM { throw .permission("committing the transaction") }
+            // nfnetlink checks CAP_NET_ADMIN on the batch as a whole (the begin message); an EPERM on one
+            // object is the kernel refusing that object (e.g. a table another process owns).
+            if first.errno == EPERM && first.seq == batch.beginSequence { throw .permission("committing the transaction") }
             if first.seq == batch.beginSequence && (first.errno == ERESTART || first.errno == EBUSY) {
                 throw .generationChanged
             }
             let object = batch.acknowledged[first.seq] ?? "the transaction"
-            throw .refused(object: object, errno: first.errno, detail: first.detail)
+            let hint = first.errno == EPERM ? "another process may own it (nft table flag owner)" : nil
+            throw .refused(object: object, errno: first.errno, detail: first.detail ?? hint)
         }
         if !pending.isEmpty {
             throw .system("the kernel acknowledged \(batch.acknowledged.count - pending.count) of "

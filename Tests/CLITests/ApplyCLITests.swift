@@ -334,6 +334,30 @@ final class ApplyCLITests: XCTestCase {
         XCTAssertEqual(badResult.status, 65, badResult.output)
     }
 
+    func testKernelRefusalExits70NamingTheObjectAndAppliesNothing() throws {
+        let ns = makeNamespace()
+        // A table that another process owns (flag owner, held by an open nft -i): the kernel refuses to
+        // delete or change it, whoever asks.
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/bin/sh")
+        holder.arguments = ["-c", "(echo 'add table inet cgwfw { flags owner ; }'; sleep 30) | ip netns exec \(ns) nft -i"]
+        holder.standardOutput = FileHandle.nullDevice
+        try holder.run()
+        defer { holder.terminate() }
+        var owned = false
+        for _ in 0..<50 where !owned {
+            usleep(100_000)
+            owned = shell("ip netns exec \(ns) nft list table inet cgwfw").output.contains("owner")
+        }
+        XCTAssertTrue(owned)
+        let before = nft(ns, "list ruleset")
+        let result = try cgwfw(ns, ["apply", example.path])
+        XCTAssertEqual(result.status, 70, result.stderr)
+        XCTAssertTrue(result.stderr.contains("refused table inet cgwfw"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("Operation not permitted"), result.stderr)
+        XCTAssertEqual(nft(ns, "list ruleset"), before, "part of a refused batch was applied")
+    }
+
     func testBatchesLargerThanTheSocketBufferWork() throws {
         let directory = scratch.appendingPathComponent("many")
         let generator = CLIRunner.repoRoot.appendingPathComponent("Benchmarks/generate-configs.py")
