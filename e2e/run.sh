@@ -33,7 +33,6 @@ done
 exec {LOCK}>/run/cgwe2e.lock
 flock -n "$LOCK" || { echo "e2e: another e2e run holds /run/cgwe2e.lock"; echo "0 passed, 1 failed"; exit 1; }
 WORK=$(mktemp -d /tmp/cgwe2e.XXXXXX)
-BACKGROUND_PIDS=()
 
 # --- addresses (documentation ranges only) -------------------------------------------------------------
 AWS1=192.0.2.10 AWS2=192.0.2.20 ROUTER=192.0.2.1 FW_WAN=192.0.2.2
@@ -57,10 +56,8 @@ log() { echo "  $*"; }
 cleanup() {
     local pid n
     [ -n "${E2E_HOLD:-}" ] && { echo "e2e: holding the topology for $E2E_HOLD s"; sleep "$E2E_HOLD"; }
-    for pid in "${BACKGROUND_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
-    for n in "${CHARONS[@]}"; do
-        [ -f "$WORK/$n/pid" ] && kill "$(cat "$WORK/$n/pid")" 2>/dev/null
-    done
+    # Every background job of this script: charons, captures, listeners.
+    for pid in $(jobs -p); do kill "$pid" 2>/dev/null; done
     wait 2>/dev/null
     for n in "${NAMESPACES[@]}"; do
         if ip netns list | grep -qw "$P-$n"; then
