@@ -403,7 +403,7 @@ run_case() { # run_case ID TITLE FUNCTION
 need_cgwfw() { [ -x "$CGWFW" ] || fail "cgwfw binary $CGWFW not built"; }
 need_command() { # need_command SUBCOMMAND: the feature has landed in the binary under test
     need_cgwfw || return 1
-    "$CGWFW" "$1" --help >/dev/null 2>&1 || fail "cgwfw has no '$1' subcommand yet"
+    "$CGWFW" --help 2>/dev/null | grep -q "^  $1 " || fail "cgwfw has no '$1' subcommand yet"
 }
 
 . "$HERE/cases.sh"
