@@ -27,6 +27,8 @@ public final class Engine {
     /// Test seam (and documented env hook `CGWFW_TEST_BEFORE_COMMIT`): runs between read and commit.
     public var beforeCommit: (() -> Void)?
     public var maxAttempts = 4
+    /// Render `diff.before`/`diff.after` (nft text of the owned objects); off saves time on big tables.
+    public var renderText = true
     /// What the last `apply` made the kernel hold (or found it already holding).
     public private(set) var lastApplied: DesiredState?
 
@@ -43,12 +45,29 @@ public final class Engine {
         try Reader(socket: socket).read(table: table, mode: mode, hooks: hooks)
     }
 
+    /// Wall time of the phases of the last apply, in seconds (printed with `CGWFW_TIMING=1`, used by `make bench`).
+    public private(set) var timings: [(phase: String, seconds: Double)] = []
+
+    private static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
     /// Makes the kernel match `intent` (or, with `dryRun`, says what that would change).
     public func apply(intent: RuleIntent, target: ApplyTarget, dryRun: Bool) throws(NetlinkError) -> ApplyReport {
         let table = target.table(for: intent)
         let mode = target.mode(for: intent)
+        timings = []
         for attempt in 1...maxAttempts {
+            var start = Self.now()
+            func lap(_ phase: String) {
+                let end = Self.now()
+                timings.append((phase, end - start))
+                start = end
+            }
             let live = try read(table: table, mode: mode, hooks: Self.hooks(of: intent))
+            lap("read")
             if mode.isAttach && !live.tableExists {
                 throw .refused(object: "table \(table) (named by --attach / attach)", errno: ENOENT,
                                detail: "create it first, or run without --attach to let cgwfw own a table")
@@ -57,6 +76,7 @@ public final class Engine {
             let plan = Planner.plan(live: live, desired: desired)
             var report = makeReport(live: live, desired: desired, plan: plan)
             report.warnings = warnings(live: live, desired: desired, target: target)
+            lap("plan")
             if dryRun { return report }
             if plan.isEmpty {
                 lastApplied = desired
@@ -64,6 +84,7 @@ public final class Engine {
             }
             do {
                 try commit(plan, desired: desired, generation: live.generation)
+                lap("commit")
                 lastApplied = desired
                 return report
             } catch .generationChanged {
@@ -134,8 +155,8 @@ public final class Engine {
     }
 
     private func makeReport(live: LiveState, desired: DesiredState, plan: Plan) -> ApplyReport {
-        let before = Self.ownedText(live, counters: false)
-        let after = desired.chains.isEmpty && desired.sets.isEmpty ? "" : Render.text(desired)
+        let before = renderText ? Self.ownedText(live, counters: false) : ""
+        let after = !renderText || desired.chains.isEmpty && desired.sets.isEmpty ? "" : Render.text(desired)
         return ApplyReport(changed: !plan.isEmpty, table: live.table.description, added: plan.added, removed: plan.removed,
                            diff: .init(before: before, after: plan.isEmpty ? before : after), warnings: [],
                            elementsOnly: !plan.isEmpty && !plan.structural, generation: live.generation)

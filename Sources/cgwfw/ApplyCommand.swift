@@ -52,13 +52,16 @@ struct ApplyCommand: ParsableCommand {
     func run() throws {
         let (intent, target) = try compileIntent(profileOptions: profileOptions, input: input)
         if dryRun {
-            let report = try withEngine { engine throws(NetlinkError) in try engine.apply(intent: intent, target: target, dryRun: true) }
+            let report = try withEngine(renderText: json) { engine throws(NetlinkError) in
+                try engine.apply(intent: intent, target: target, dryRun: true)
+            }
             try printReport(report, json: json, verb: "would change")
             return
         }
         let report: ApplyReport
         do {
-            report = try CommitConfirmRunner.apply(intent: intent, target: target, confirmSeconds: confirm, force: force)
+            report = try CommitConfirmRunner.apply(intent: intent, target: target, confirmSeconds: confirm, force: force,
+                                                   renderText: json)
         } catch let error as CommitConfirmError {
             printError("cgwfw: \(error)")
             throw error.exitCode.exit
@@ -96,13 +99,19 @@ func applyTarget(_ profile: Profile) throws -> ApplyTarget {
 }
 
 /// Opens netlink, runs `body`, and turns netlink failures into a message and a sysexits code.
-func withEngine<T>(_ body: (Engine) throws(NetlinkError) -> T) throws -> T {
+func withEngine<T>(renderText: Bool = true, _ body: (Engine) throws(NetlinkError) -> T) throws -> T {
     do {
         let engine = try Engine()
+        engine.renderText = renderText
         if let hook = ProcessInfo.processInfo.environment["CGWFW_TEST_BEFORE_COMMIT"], !hook.isEmpty {
             engine.beforeCommit = { runShell(hook) }
         }
-        return try body(engine)
+        let result = try body(engine)
+        if ProcessInfo.processInfo.environment["CGWFW_TIMING"] == "1", !engine.timings.isEmpty {
+            printError("cgwfw: timing: " + engine.timings.map { "\($0.phase) \(String(format: "%.1f", $0.seconds * 1000)) ms" }
+                .joined(separator: ", "))
+        }
+        return result
     } catch {
         printError("cgwfw: \(error)")
         throw error.exitCode.exit

@@ -94,9 +94,10 @@ enum CommitConfirmError: Error, CustomStringConvertible {
 /// apply with the commit-confirm rules: refuse while pending (unless --force), keep the previous state,
 /// start the detached watchdog.
 enum CommitConfirmRunner {
-    static func apply(intent: RuleIntent, target: ApplyTarget, confirmSeconds: Int?, force: Bool) throws -> ApplyReport {
+    static func apply(intent: RuleIntent, target: ApplyTarget, confirmSeconds: Int?, force: Bool,
+                      renderText: Bool) throws -> ApplyReport {
         if confirmSeconds == nil && !FileManager.default.fileExists(atPath: CommitConfirmStore.pendingPath) {
-            return try withEngine { engine throws(NetlinkError) in try engine.apply(intent: intent, target: target, dryRun: false) }
+            return try withEngine(renderText: renderText) { engine throws(NetlinkError) in try engine.apply(intent: intent, target: target, dryRun: false) }
         }
         return try CommitConfirmStore.locked {
             var pending = CommitConfirmStore.load()
@@ -114,7 +115,7 @@ enum CommitConfirmRunner {
             }
             let table = target.table(for: intent)
             let mode = target.mode(for: intent)
-            return try withEngine { engine throws(NetlinkError) -> ApplyReport in
+            return try withEngine(renderText: renderText) { engine throws(NetlinkError) -> ApplyReport in
                 var previous = pending?.previous
                 if confirmSeconds != nil && pending == nil {
                     previous = Engine.restorable(try engine.read(table: table, mode: mode))

@@ -26,7 +26,7 @@ struct RemoveCommand: ParsableCommand {
         let target = try applyTarget(profile)
         let table = target.attach ?? TableRef(family: .inet, name: profile.table)
         let mode: OwnershipMode = target.attach == nil ? .standalone : .attach(prefix: "\(profile.table)-")
-        let report = try withEngine { engine throws(NetlinkError) in try engine.remove(table: table, mode: mode, dryRun: dryRun) }
+        let report = try withEngine(renderText: json) { engine throws(NetlinkError) in try engine.remove(table: table, mode: mode, dryRun: dryRun) }
         try printReport(report, json: json, verb: dryRun ? "would remove" : "removed")
     }
 }
