@@ -96,3 +96,4 @@ e2e: build
 # ---- benchmarks (compile: Benchmarks/bench-compile.sh; apply benchmarks add their lines here) ----
 bench: release
 	Benchmarks/bench-compile.sh $(RELEASE_BIN)
+	Benchmarks/bench-apply.sh $(RELEASE_BIN)
