@@ -33,7 +33,8 @@ PAIRS_A = {('198.51.100.7', '192.0.2.10'), ('198.51.100.7', '192.0.2.20')}
 PAIRS_B = {('198.51.100.7', '203.0.113.30'), ('198.51.100.7', '203.0.113.40')}
 # Short, so the test can wait past it and see that the confirmed change stayed.
 CONFIRM_TIMEOUT = 8
-ROLLBACK_TIMEOUT = 3
+# Long enough for the next ansible-playbook run (~2 s here) to start while the rollback is pending.
+ROLLBACK_TIMEOUT = 6
 FIXTURE_KEYS = ['madeUpKey%sforAnsibleTests' % suffix for suffix in ('A1', 'A2', 'B1', 'B2', 'C1', 'C2')]
 
 # A host firewall someone else owns: cgwfw must leave it exactly as it was.
