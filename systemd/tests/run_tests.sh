@@ -111,13 +111,21 @@ test_unit_verifies() {
     local dest=$work/verify-root
     make -s install DESTDIR="$dest" PREFIX=/usr/local INSTALL_BIN="$cgwfw"
     local unit=$dest/usr/local/lib/systemd/system/cgwfw.service
-    systemd-analyze verify --root="$dest" "$unit"
+    # verify exits 0 on some findings (an unknown key, a bad value it ignores): any output is a failure.
+    local findings
+    findings=$(systemd-analyze verify --root="$dest" "$unit" 2>&1) || fail "verify --root failed: $findings"
+    [ -z "$findings" ] || fail "verify --root: $findings"
     # Against this machine's units (nftables.service, network-pre.target, ...), installed under /tmp paths.
     make -s install PREFIX="$work/verify-usr" SYSCONFDIR="$work/verify-etc" UNITDIR="$work/verify-units" \
         INSTALL_BIN="$cgwfw"
-    systemd-analyze verify "$work/verify-units/cgwfw.service"
-    # The check is live: a unit naming a missing command fails it.
-    sed 's|^ExecStart=.*|ExecStart=/nonexistent/cgwfw-boot apply|' "$unit" > "$work/broken.service"
+    findings=$(systemd-analyze verify "$work/verify-units/cgwfw.service" 2>&1) || fail "verify failed: $findings"
+    [ -z "$findings" ] || fail "verify: $findings"
+    # The check is live: an unknown key is reported (exit 0, a message) ...
+    sed 's|^\[Service\]$|[Service]\nRemainAfterExits=yes|' "$work/verify-units/cgwfw.service" > "$work/typo.service"
+    findings=$(systemd-analyze verify "$work/typo.service" 2>&1)
+    [ -n "$findings" ] || fail "verify said nothing about an unknown key"
+    # ... and a unit naming a missing command fails it.
+    sed 's|^ExecStart=.*|ExecStart=/nonexistent/cgwfw-boot apply|' "$work/verify-units/cgwfw.service" > "$work/broken.service"
     if systemd-analyze verify "$work/broken.service" 2>/dev/null; then fail "verify accepted a broken unit"; fi
     # Ordering that the boot sequence relies on.
     grep -q '^After=nftables.service' "$unit" || fail "not ordered after nftables.service"
