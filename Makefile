@@ -38,7 +38,7 @@ run: build
 unit-test: build
 	$(SWIFT) test
 
-test: unit-test ansible-test systemd-test
+test: unit-test ansible-test systemd-test e2e
 
 clean:
 	rm -rf .build
