@@ -295,8 +295,7 @@ def main():
         binary = module.get_bin_path(binary, required=True, opt_dirs=['/usr/local/sbin', '/usr/local/bin'])
     command = build_command(module, binary)
 
-    # LANG=C keeps cgwfw's diagnostics in one language for the operator reading the task output.
-    rc, stdout, stderr = module.run_command(command, environ_update={'LANG': 'C', 'LC_ALL': 'C'})
+    rc, stdout, stderr = module.run_command(command)
     if not succeeded(module, rc):
         diagnostic = stderr.strip() or stdout.strip() or 'cgwfw exited with status %d' % rc
         module.fail_json(msg=diagnostic, command=command, rc=rc)
