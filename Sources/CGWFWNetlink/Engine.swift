@@ -54,11 +54,34 @@ public final class Engine {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
+    /// The snapshot of what the last apply left (or found), for the next run's `snapshot:` argument.
+    public private(set) var snapshot: OwnedSnapshot?
+
+    public func networkNamespaceCookie() -> UInt64? { socket.networkNamespaceCookie() }
+
+    /// The owned state as the snapshot says it, when the kernel is still at the snapshot's generation in the
+    /// same namespace (nothing committed since): everything but the element and rule dumps is read.
+    private func liveFromSnapshot(_ snapshot: OwnedSnapshot?, table: TableRef, mode: OwnershipMode,
+                                  hooks: Set<Hook>) throws(NetlinkError) -> LiveState? {
+        guard let snapshot, snapshot.state.table == table, snapshot.state.mode == mode, !mode.isAttach,
+              snapshot.netnsCookie == socket.networkNamespaceCookie() else { return nil }
+        var live = try Reader(socket: socket).read(table: table, mode: mode, hooks: hooks, ownedContents: false)
+        guard live.generation == snapshot.generation, live.tableExists else { return nil }
+        live.chains = snapshot.state.chains
+        live.sets = snapshot.state.sets.map { LiveSet(spec: $0, elementCounters: [:]) }
+        // Handle 0: never used, because a rule change sends the apply back to a full read.
+        live.rules = snapshot.state.rules.map { LiveRule(spec: $0, handle: 0, counter: nil) }
+        return live
+    }
+
     /// Makes the kernel match `intent` (or, with `dryRun`, says what that would change).
-    public func apply(intent: RuleIntent, target: ApplyTarget, dryRun: Bool) throws(NetlinkError) -> ApplyReport {
+    /// - Parameter snapshot: what an earlier apply left; used only while the generation still matches.
+    public func apply(intent: RuleIntent, target: ApplyTarget, dryRun: Bool,
+                      snapshot previous: OwnedSnapshot? = nil) throws(NetlinkError) -> ApplyReport {
         let table = target.table(for: intent)
         let mode = target.mode(for: intent)
         timings = []
+        snapshot = nil
         for attempt in 1...maxAttempts {
             var start = Self.now()
             func lap(_ phase: String) {
@@ -66,26 +89,45 @@ public final class Engine {
                 timings.append((phase, end - start))
                 start = end
             }
-            let live = try read(table: table, mode: mode, hooks: Self.hooks(of: intent))
+            var live: LiveState
+            var fromSnapshot = false
+            if attempt == 1, let known = try liveFromSnapshot(previous, table: table, mode: mode, hooks: Self.hooks(of: intent)) {
+                live = known
+                fromSnapshot = true
+            } else {
+                live = try read(table: table, mode: mode, hooks: Self.hooks(of: intent))
+            }
             lap("read")
             if mode.isAttach && !live.tableExists {
                 throw .refused(object: "table \(table) (named by --attach / attach)", errno: ENOENT,
                                detail: "create it first, or run without --attach to let cgwfw own a table")
             }
-            let desired = Lowering.desiredState(intent: intent, target: target, attachedBaseChains: live.attachedBaseChains)
-            let plan = Planner.plan(live: live, desired: desired)
+            var desired = Lowering.desiredState(intent: intent, target: target, attachedBaseChains: live.attachedBaseChains)
+            lap("lower")
+            var plan = Planner.plan(live: live, desired: desired)
+            if fromSnapshot && plan.structural {
+                // Rules or shapes change: work from the kernel's own account (rule handles).
+                live = try read(table: table, mode: mode, hooks: Self.hooks(of: intent))
+                desired = Lowering.desiredState(intent: intent, target: target, attachedBaseChains: live.attachedBaseChains)
+                plan = Planner.plan(live: live, desired: desired)
+            }
             var report = makeReport(live: live, desired: desired, plan: plan)
             report.warnings = warnings(live: live, desired: desired, target: target)
             lap("plan")
             if dryRun { return report }
+            let cookie = socket.networkNamespaceCookie()
             if plan.isEmpty {
                 lastApplied = desired
+                snapshot = cookie.map { OwnedSnapshot(netnsCookie: $0, generation: live.generation, state: desired) }
                 return report
             }
             do {
                 try commit(plan, desired: desired, generation: live.generation)
                 lap("commit")
                 lastApplied = desired
+                // One committed transaction moves the generation by exactly one (never to 0).
+                let next = live.generation &+ 1 == 0 ? 1 : live.generation &+ 1
+                snapshot = cookie.map { OwnedSnapshot(netnsCookie: $0, generation: next, state: desired) }
                 return report
             } catch .generationChanged {
                 if attempt == maxAttempts { throw .raceLost(attempts: attempt) }

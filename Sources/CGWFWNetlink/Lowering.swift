@@ -33,7 +33,10 @@ public enum Lowering {
     }
 
     static func nftString(_ text: String) -> String {
-        String(NftablesBackend.quoted(text).dropFirst().dropLast())
+        // The common case, plain short ASCII, is already what the backend would write.
+        let plain = text.utf8.count <= NftablesBackend.commentLimit
+            && text.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
+        return plain ? text : String(NftablesBackend.quoted(text).dropFirst().dropLast())
     }
 
     /// The tag stored in a rule comment, or nil when the comment is not one of cgwfw's.
@@ -67,8 +70,10 @@ public enum Lowering {
         let sets = intent.sets.map { set -> SetSpec in
             let keyType: SetSpec.KeyType = set.kind == .pairs ? .addressPair(set.family) : .address(set.family)
             let elements = set.elements.map { element -> SetSpec.Element in
-                var key = element.local.bytes
-                if set.kind == .pairs, let remote = element.remote { key += remote.bytes }
+                var key: [UInt8] = []
+                key.reserveCapacity(keyType.keyLength)
+                appendBytes(element.local, to: &key)
+                if set.kind == .pairs, let remote = element.remote { appendBytes(remote, to: &key) }
                 return SetSpec.Element(key: key, comment: intent.comments ? nftString(element.comment) : nil)
             }
             return SetSpec(name: setName(set.name), keyType: keyType, counters: intent.counters, elements: elements)
@@ -107,6 +112,17 @@ public enum Lowering {
             }
         }
         return DesiredState(table: table, mode: mode, chains: chains, sets: sets, rules: rules, jumps: jumps)
+    }
+
+    /// Network-order bytes of `address` appended in place (20,000 keys: no temporary arrays).
+    static func appendBytes(_ address: IPAddress, to key: inout [UInt8]) {
+        switch address {
+        case let .v4(value):
+            for shift in stride(from: 24, through: 0, by: -8) { key.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
+        case let .v6(high, low):
+            for shift in stride(from: 56, through: 0, by: -8) { key.append(UInt8(truncatingIfNeeded: high >> UInt64(shift))) }
+            for shift in stride(from: 56, through: 0, by: -8) { key.append(UInt8(truncatingIfNeeded: low >> UInt64(shift))) }
+        }
     }
 
     // MARK: - Expressions

@@ -76,6 +76,13 @@ final class NetlinkSocket {
 
     private var fd: Int32 { mnl_socket_get_fd(nl) }
 
+    /// SO_NETNS_COOKIE: identifies this network namespace for the rest of the boot (never reused).
+    func networkNamespaceCookie() -> UInt64? {
+        var cookie: UInt64 = 0
+        var length = socklen_t(MemoryLayout<UInt64>.size)
+        return getsockopt(fd, SOL_SOCKET, 71, &cookie, &length) == 0 ? cookie : nil
+    }
+
     func nextSequence() -> UInt32 {
         sequence &+= 1
         return sequence

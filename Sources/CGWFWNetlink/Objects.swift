@@ -123,6 +123,25 @@ public struct SetSpec: Hashable, Sendable, Codable {
             self.key = key
             self.comment = comment
         }
+
+        // Keys as hex text: compact, and fast to read back for 20,000 elements.
+        private enum CodingKeys: String, CodingKey { case key, comment }
+        public init(from decoder: Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            let hex = Array(try container.decode(String.self, forKey: .key).utf8)
+            func nibble(_ c: UInt8) -> UInt8 { c >= 97 ? c - 87 : c - 48 }
+            key = stride(from: 0, to: hex.count - 1, by: 2).map { nibble(hex[$0]) << 4 | nibble(hex[$0 + 1]) }
+            comment = try container.decodeIfPresent(String.self, forKey: .comment)
+        }
+        public func encode(to encoder: Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            let digits = Array("0123456789abcdef".utf8)
+            var hex: [UInt8] = []
+            hex.reserveCapacity(key.count * 2)
+            for byte in key { hex.append(digits[Int(byte >> 4)]); hex.append(digits[Int(byte & 15)]) }
+            try container.encode(String(decoding: hex, as: UTF8.self), forKey: .key)
+            try container.encodeIfPresent(comment, forKey: .comment)
+        }
     }
 
     public var name: String
@@ -198,4 +217,13 @@ public enum OwnershipMode: Hashable, Sendable, Codable {
         if case .attach = self { return true }
         return false
     }
+}
+
+/// What cgwfw left in the kernel at a generation, so the next apply can skip dumping the set elements
+/// while the generation (and network namespace) is still the same: nothing has changed since.
+public struct OwnedSnapshot: Codable, Sendable {
+    /// SO_NETNS_COOKIE of the network namespace (unique per boot); the caller adds the boot id.
+    public var netnsCookie: UInt64
+    public var generation: UInt32
+    public var state: DesiredState
 }

@@ -65,11 +65,8 @@ enum Planner {
 
         for set in desired.sets {
             let current = liveSets[set.name]!.spec
-            let currentElements = Set(current.elements)
-            let wanted = Set(set.elements)
             // Same key, new comment: delete and re-add in one transaction.
-            let gone = current.elements.filter { !wanted.contains($0) }
-            let new = set.elements.filter { !currentElements.contains($0) }
+            let (gone, new) = difference(from: current.elements, to: set.elements)
             if !gone.isEmpty {
                 plan.operations.append(.deleteElements(set, gone))
                 plan.removed += gone.map { Describe.element(set, $0) }
@@ -87,6 +84,33 @@ enum Planner {
         }
         planJumps(current: live.jumps, wanted: desired.jumps, into: &plan)
         return plan
+    }
+
+    /// Elements only in `old` and only in `new`. Both sorted by key (the order cgwfw writes and remembers):
+    /// one merge pass; otherwise (a kernel dump comes in hash order) by hashing.
+    static func difference(from old: [SetSpec.Element], to new: [SetSpec.Element])
+        -> (gone: [SetSpec.Element], added: [SetSpec.Element]) {
+        if old == new { return ([], []) }
+        func sorted(_ a: [SetSpec.Element]) -> Bool {
+            zip(a, a.dropFirst()).allSatisfy { $0.key.lexicographicallyPrecedes($1.key) }
+        }
+        guard sorted(old), sorted(new) else {
+            let oldSet = Set(old), newSet = Set(new)
+            return (old.filter { !newSet.contains($0) }, new.filter { !oldSet.contains($0) })
+        }
+        var gone: [SetSpec.Element] = [], added: [SetSpec.Element] = []
+        var i = 0, j = 0
+        while i < old.count || j < new.count {
+            if j == new.count || (i < old.count && old[i].key.lexicographicallyPrecedes(new[j].key)) {
+                gone.append(old[i]); i += 1
+            } else if i == old.count || new[j].key.lexicographicallyPrecedes(old[i].key) {
+                added.append(new[j]); j += 1
+            } else {
+                if old[i] != new[j] { gone.append(old[i]); added.append(new[j]) }
+                i += 1; j += 1
+            }
+        }
+        return (gone, added)
     }
 
     /// Keeps live rules that match in order, deletes the rest, inserts the missing ones in place.

@@ -221,16 +221,18 @@ struct Reader {
     }
 
     /// Reads everything `read` needs; re-reads when the generation moved during the dumps.
-    func read(table: TableRef, mode: OwnershipMode, hooks: Set<Hook>) throws(NetlinkError) -> LiveState {
+    /// - Parameter ownedContents: false skips the owned sets' elements and rules (the caller knows them).
+    func read(table: TableRef, mode: OwnershipMode, hooks: Set<Hook>, ownedContents: Bool = true) throws(NetlinkError) -> LiveState {
         for _ in 0..<5 {
             let generation = try socket.generation()
-            let state = try readOnce(generation: generation, table: table, mode: mode, hooks: hooks)
+            let state = try readOnce(generation: generation, table: table, mode: mode, hooks: hooks, ownedContents: ownedContents)
             if try socket.generation() == generation { return state }
         }
         throw .raceLost(attempts: 5)
     }
 
-    private func readOnce(generation: UInt32, table: TableRef, mode: OwnershipMode, hooks: Set<Hook>) throws(NetlinkError) -> LiveState {
+    private func readOnce(generation: UInt32, table: TableRef, mode: OwnershipMode, hooks: Set<Hook>,
+                          ownedContents: Bool) throws(NetlinkError) -> LiveState {
         let allTables = try tables()
         let allChains = try chains()
         let exists = allTables.contains(table)
@@ -240,7 +242,7 @@ struct Reader {
         if case let .attach(p) = mode { prefix = p } else { prefix = "" }
         func owned(_ name: String) -> Bool { prefix.isEmpty || name.hasPrefix(prefix) }
 
-        if exists {
+        if exists && ownedContents {
             let tableChains = allChains.filter { $0.table == table }.map(\.spec)
             state.chains = tableChains.filter { owned($0.name) }
             if mode.isAttach { state.attachedBaseChains = tableChains.filter { $0.base != nil && !owned($0.name) } }

@@ -3,6 +3,7 @@ import CGWFWCompiler
 import CGWFWModel
 import CGWFWNetlink
 import Foundation
+import Glibc
 
 struct ApplyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -53,7 +54,7 @@ struct ApplyCommand: ParsableCommand {
         let (intent, target) = try compileIntent(profileOptions: profileOptions, input: input)
         if dryRun {
             let report = try withEngine(renderText: json) { engine throws(NetlinkError) in
-                try engine.apply(intent: intent, target: target, dryRun: true)
+                try applyWithSnapshot(engine, intent: intent, target: target, dryRun: true)
             }
             try printReport(report, json: json, verb: "would change")
             return
@@ -96,6 +97,49 @@ func applyTarget(_ profile: Profile) throws -> ApplyTarget {
         throw SysExit.usage.exit
     }
     return ApplyTarget(attach: table, attachChains: profile.attachChains)
+}
+
+/// The last apply's snapshot of cgwfw's objects, under /run/cgwfw (tmpfs: gone at reboot). The engine
+/// trusts it only while the kernel's generation and network namespace are unchanged; the boot id guards
+/// against a restored /run.
+enum SnapshotStore {
+    private static func path(_ table: TableRef) -> String {
+        "\(CommitConfirmStore.directory)/snapshot-\(table.family.rawValue)-\(table.name).json"
+    }
+    private static var bootID: String {
+        (try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+    }
+    private struct File: Codable {
+        var bootID: String
+        var snapshot: OwnedSnapshot
+    }
+
+    static func load(_ table: TableRef) -> OwnedSnapshot? {
+        guard let data = FileManager.default.contents(atPath: path(table)),
+              let file = try? JSONDecoder().decode(File.self, from: data), file.bootID == bootID else { return nil }
+        return file.snapshot
+    }
+
+    static func save(_ snapshot: OwnedSnapshot?, _ table: TableRef) {
+        guard let snapshot, !bootID.isEmpty, (try? CommitConfirmStore.ensureDirectory()) != nil,
+              let data = try? JSONEncoder().encode(File(bootID: bootID, snapshot: snapshot)) else {
+            unlink(path(table))
+            return
+        }
+        let temporary = path(table) + ".\(getpid())"
+        if FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600]) {
+            rename(temporary, path(table))
+        }
+    }
+}
+
+/// apply (or with `dryRun`, diff) with the snapshot of the last run; saves the new one.
+func applyWithSnapshot(_ engine: Engine, intent: RuleIntent, target: ApplyTarget, dryRun: Bool) throws(NetlinkError) -> ApplyReport {
+    let table = target.table(for: intent)
+    let report = try engine.apply(intent: intent, target: target, dryRun: dryRun, snapshot: SnapshotStore.load(table))
+    if !dryRun { SnapshotStore.save(engine.snapshot, table) }
+    return report
 }
 
 /// Opens netlink, runs `body`, and turns netlink failures into a message and a sysexits code.

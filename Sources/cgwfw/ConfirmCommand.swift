@@ -97,7 +97,9 @@ enum CommitConfirmRunner {
     static func apply(intent: RuleIntent, target: ApplyTarget, confirmSeconds: Int?, force: Bool,
                       renderText: Bool) throws -> ApplyReport {
         if confirmSeconds == nil && !FileManager.default.fileExists(atPath: CommitConfirmStore.pendingPath) {
-            return try withEngine(renderText: renderText) { engine throws(NetlinkError) in try engine.apply(intent: intent, target: target, dryRun: false) }
+            return try withEngine(renderText: renderText) { engine throws(NetlinkError) in
+                try applyWithSnapshot(engine, intent: intent, target: target, dryRun: false)
+            }
         }
         return try CommitConfirmStore.locked {
             var pending = CommitConfirmStore.load()
@@ -120,7 +122,7 @@ enum CommitConfirmRunner {
                 if confirmSeconds != nil && pending == nil {
                     previous = Engine.restorable(try engine.read(table: table, mode: mode))
                 }
-                let report = try engine.apply(intent: intent, target: target, dryRun: false)
+                let report = try applyWithSnapshot(engine, intent: intent, target: target, dryRun: false)
                 if let seconds = confirmSeconds, report.changed || pending != nil, let applied = engine.lastApplied {
                     startWatchdog(PendingConfirm(table: table, mode: mode, previous: previous, applied: applied,
                                                  deadline: Date().timeIntervalSince1970 + Double(seconds), watchdogPID: 0))

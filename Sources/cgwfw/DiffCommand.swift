@@ -24,7 +24,7 @@ struct DiffCommand: ParsableCommand {
     func run() throws {
         let (intent, target) = try compileIntent(profileOptions: profileOptions, input: input)
         let report = try withEngine(renderText: json) { engine throws(NetlinkError) in
-            try engine.apply(intent: intent, target: target, dryRun: true)
+            try applyWithSnapshot(engine, intent: intent, target: target, dryRun: true)
         }
         try printReport(report, json: json, verb: "would change")
         if report.changed { throw SysExit.changesPending.exit }

@@ -241,6 +241,27 @@ final class ApplyCLITests: XCTestCase {
         XCTAssertEqual(packetsAfter, packetsBefore, "the unchanged pair's counter must survive")
     }
 
+    func testChangesByOthersBetweenAppliesAreSeenDespiteTheSnapshot() throws {
+        let ns = makeNamespace()
+        XCTAssertEqual(try cgwfw(ns, ["apply", example.path]).status, 0)
+        let expected = try ruleset(ns)
+        _ = nft(ns, "add element inet cgwfw pairs_ipv4 { 198.51.100.7 . 203.0.113.9 }")
+        _ = nft(ns, "delete element inet cgwfw pairs_ipv4 { 198.51.100.7 . 192.0.2.10 }")
+        let repaired = try cgwfw(ns, ["apply", example.path])
+        XCTAssertEqual(repaired.status, 0, repaired.stderr)
+        XCTAssertEqual(try ruleset(ns), expected)
+
+        // Another namespace with the same run directory (the snapshot belongs to the first one).
+        let other = makeNamespace()
+        _ = nft(other, "add table inet cgwfw")
+        let changed = try exampleWithOtherEndpoint()
+        let binary = try CLIRunner.requireBinary()
+        let run = shell("CGWFW_RUN_DIR=\(scratch.appendingPathComponent("run-\(ns)").path) ip netns exec \(other) "
+                        + "\(binary.path) apply \(changed.path) 2>&1")
+        XCTAssertEqual(run.status, 0, run.output)
+        XCTAssertEqual(Set(try elements(other, set: "pairs_ipv4").keys), ["198.51.100.7 . 192.0.2.10", "198.51.100.7 . 192.0.2.30"])
+    }
+
     func testRemoveIsIdempotent() throws {
         let ns = makeNamespace()
         XCTAssertEqual(try cgwfw(ns, ["apply", example.path]).status, 0)
