@@ -307,8 +307,15 @@ public final class Engine {
             case let .addRule(rule, position):
                 var flags = NLM_F_CREATE
                 if case .append = position { flags |= NLM_F_APPEND }
+                var anonymousIDs: [UInt32] = []
+                for case let .interfaceSet(names, key, _) in rule.exprs {
+                    let id = UInt32(setIDs.count + 1)
+                    setIDs["\(Expr.anonymousSetName)#\(id)"] = id
+                    anonymousIDs.append(id)
+                    addInterfaceSet(batch, names: names, matching: key, id: id, table: table, rule: rule)
+                }
                 batch.add(NFT_MSG_NEWRULE, family: family, flags: flags, object: Describe.rule(rule)) { nlh in
-                    let r = Self.makeRule(rule, table: table)
+                    let r = Self.makeRule(rule, table: table, anonymousSetIDs: anonymousIDs)
                     defer { nftnl_rule_free(r) }
                     if case let .before(handle) = position { nftnl_rule_set_u64(r, UInt16(NFTNL_RULE_POSITION.rawValue), handle) }
                     nftnl_rule_nlmsg_build_payload(nlh, r)
@@ -354,12 +361,50 @@ public final class Engine {
         return s
     }
 
-    private static func makeRule(_ rule: RuleSpec, table: TableRef) -> OpaquePointer {
+    /// The anonymous constant set of one rule's `oifname { ... }`, as nft 1.0.6 creates it (same userdata).
+    private func addInterfaceSet(_ batch: Batch, names: [[UInt8]], matching key: Expr.MetaKey, id: UInt32,
+                                 table: TableRef, rule: RuleSpec) {
+        let s = nftnl_set_alloc()!
+        defer { nftnl_set_free(s) }
+        nftnl_set_set_str(s, UInt16(NFTNL_SET_TABLE.rawValue), table.name)
+        nftnl_set_set_str(s, UInt16(NFTNL_SET_NAME.rawValue), Expr.anonymousSetName)
+        nftnl_set_set_u32(s, UInt16(NFTNL_SET_FAMILY.rawValue), UInt32(table.family.nfproto))
+        nftnl_set_set_u32(s, UInt16(NFTNL_SET_FLAGS.rawValue), UInt32(NFT_SET_ANONYMOUS.rawValue | NFT_SET_CONSTANT.rawValue))
+        nftnl_set_set_u32(s, UInt16(NFTNL_SET_KEY_TYPE.rawValue), 41)   // nft's ifname datatype
+        nftnl_set_set_u32(s, UInt16(NFTNL_SET_KEY_LEN.rawValue), 16)
+        nftnl_set_set_u32(s, UInt16(NFTNL_SET_ID.rawValue), id)
+        nftnl_set_set_u32(s, UInt16(NFTNL_SET_DESC_SIZE.rawValue), UInt32(names.count))
+        // Key byte order "host", typeof `meta oifname`/`meta iifname` (expression type 9, meta key).
+        let userdata: [UInt8] = [0, 4, 1, 0, 0, 0, 3, 14, 0, 4, 9, 0, 0, 0, 1, 6, 0, 4, UInt8(key.rawValue), 0, 0, 0]
+        userdata.withUnsafeBytes { _ = nftnl_set_set_data(s, UInt16(NFTNL_SET_USERDATA.rawValue), $0.baseAddress, UInt32($0.count)) }
+        batch.add(NFT_MSG_NEWSET, family: table.family.nfproto, flags: NLM_F_CREATE,
+                  object: "interface set of \(Describe.rule(rule))") { nlh in
+            nftnl_set_nlmsg_build_payload(nlh, s)
+        }
+        for name in names {
+            let e = nftnl_set_elem_alloc()!
+            name.withUnsafeBytes { _ = nftnl_set_elem_set(e, UInt16(NFTNL_SET_ELEM_KEY), $0.baseAddress, UInt32($0.count)) }
+            nftnl_set_elem_add(s, e)
+        }
+        batch.add(NFT_MSG_NEWSETELEM, family: table.family.nfproto, flags: NLM_F_CREATE,
+                  object: "interfaces of \(Describe.rule(rule))") { nlh in
+            nftnl_set_elems_nlmsg_build_payload(nlh, s)
+        }
+    }
+
+    private static func makeRule(_ rule: RuleSpec, table: TableRef, anonymousSetIDs: [UInt32] = []) -> OpaquePointer {
         let r = nftnl_rule_alloc()!
         nftnl_rule_set_str(r, UInt16(NFTNL_RULE_TABLE.rawValue), table.name)
         nftnl_rule_set_str(r, UInt16(NFTNL_RULE_CHAIN.rawValue), rule.chain)
         nftnl_rule_set_u32(r, UInt16(NFTNL_RULE_FAMILY.rawValue), UInt32(table.family.nfproto))
-        for expr in rule.exprs { nftnl_rule_add_expr(r, expr.makeNftnl()) }
+        var ids = anonymousSetIDs.makeIterator()
+        for expr in rule.exprs {
+            if case .interfaceSet = expr {
+                nftnl_rule_add_expr(r, expr.makeNftnl(anonymousSetID: ids.next() ?? 0))
+            } else {
+                nftnl_rule_add_expr(r, expr.makeNftnl())
+            }
+        }
         if !rule.comment.isEmpty {
             let udata = userdataComment(rule.comment)
             udata.withUnsafeBytes { _ = nftnl_rule_set_data(r, UInt16(NFTNL_RULE_USERDATA.rawValue), $0.baseAddress, UInt32($0.count)) }

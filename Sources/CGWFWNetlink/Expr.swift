@@ -11,6 +11,9 @@ public enum Expr: Hashable, Sendable, Codable {
     case payloadWrite(PayloadBase, offset: UInt32, length: UInt32, sreg: UInt32, checksumOffset: UInt32)
     case bitwise(sreg: UInt32, dreg: UInt32, mask: [UInt8], xor: [UInt8])
     case lookup(set: String, sreg: UInt32, inverted: Bool)
+    /// `oifname { "vti0", "vti1" }`: a lookup in an anonymous constant set of interface names (16 bytes each,
+    /// sorted), created in the same transaction as its rule; `matching` is the meta key it follows.
+    case interfaceSet(names: [[UInt8]], matching: MetaKey, sreg: UInt32)
     /// TCP option field load (`tcp option maxseg size`).
     case tcpOptionLoad(kind: UInt8, offset: UInt32, length: UInt32, dreg: UInt32)
     case tcpOptionWrite(kind: UInt8, offset: UInt32, length: UInt32, sreg: UInt32)
@@ -49,8 +52,12 @@ public enum Expr: Hashable, Sendable, Codable {
 }
 
 extension Expr {
+    /// nft's name for a set it creates for one rule; the kernel picks the number.
+    static let anonymousSetName = "__set%d"
+
     /// A new libnftnl expression for this value; the caller adds it to a rule (which takes ownership).
-    func makeNftnl() -> OpaquePointer {
+    /// - Parameter anonymousSetID: the transaction's id of the set an `interfaceSet` refers to.
+    func makeNftnl(anonymousSetID: UInt32 = 0) -> OpaquePointer {
         func alloc(_ name: String) -> OpaquePointer { nftnl_expr_alloc(name)! }
         func setU32(_ e: OpaquePointer, _ attr: Int, _ v: UInt32) { nftnl_expr_set_u32(e, UInt16(attr), v) }
         func setBytes(_ e: OpaquePointer, _ attr: Int, _ bytes: [UInt8]) {
@@ -103,6 +110,12 @@ extension Expr {
             setU32(e, NFTNL_EXPR_LOOKUP_SREG, sreg)
             nftnl_expr_set_str(e, UInt16(NFTNL_EXPR_LOOKUP_SET), set)
             if inverted { setU32(e, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV.rawValue) }
+            return e
+        case let .interfaceSet(_, _, sreg):
+            let e = alloc("lookup")
+            setU32(e, NFTNL_EXPR_LOOKUP_SREG, sreg)
+            nftnl_expr_set_str(e, UInt16(NFTNL_EXPR_LOOKUP_SET), Expr.anonymousSetName)
+            setU32(e, NFTNL_EXPR_LOOKUP_SET_ID, anonymousSetID)
             return e
         case let .tcpOptionLoad(kind, offset, length, dreg):
             let e = alloc("exthdr")

@@ -171,7 +171,7 @@ public enum Lowering {
         return metaMatch(direction == .inbound ? .iifname : .oifname, interfaceName(wan))
     }
 
-    /// One expression list per rule to write (several only for a tunnel selector with several interfaces).
+    /// The expression list of the rule (as a one-element list: selectors could split rules).
     static func lower(_ action: IntentRule.Action, intent: RuleIntent, setName: (String) -> String) -> [[Expr]] {
         let counter: [Expr] = intent.counters ? [.counter] : []
         switch action {
@@ -218,7 +218,7 @@ public enum Lowering {
         }
     }
 
-    /// `rt ipsec exists` / `meta ipsec exists`, or `oifname`/`iifname` per tunnel interface.
+    /// `rt ipsec exists` / `meta ipsec exists`, or `oifname`/`iifname` with the tunnel interface(s).
     static func selectorMatches(_ selector: TunnelSelector, _ direction: IntentRule.TunnelDirection) -> [[Expr]] {
         switch selector {
         case .ipsecPolicy:
@@ -228,7 +228,9 @@ public enum Lowering {
             return [metaMatch(.secpath, [1])]
         case let .interfaces(names):
             let key: Expr.MetaKey = direction == .intoTunnel ? .oifname : .iifname
-            return names.map { metaMatch(key, interfaceName($0)) }
+            if names.count == 1 { return [metaMatch(key, interfaceName(names[0]))] }
+            let sorted = Array(Set(names.map(interfaceName))).sorted { $0.lexicographicallyPrecedes($1) }
+            return [[.meta(key, dreg: Expr.reg1), .interfaceSet(names: sorted, matching: key, sreg: Expr.reg1)]]
         }
     }
 }

@@ -122,6 +122,24 @@ struct Reader {
         }
     }
 
+    /// Replaces lookups in the anonymous sets nft and cgwfw create for `oifname { ... }` by their contents,
+    /// so such rules compare by meaning (the kernel numbers these sets `__set0`, `__set1`, ...).
+    private func resolveInterfaceSets(_ rules: [LiveRule], table: TableRef) throws(NetlinkError) -> [LiveRule] {
+        var result = rules
+        for r in result.indices {
+            var exprs = result[r].spec.exprs
+            for i in exprs.indices.dropFirst() {
+                guard case let .lookup(set, sreg, false) = exprs[i], set.hasPrefix("__set"),
+                      case let .meta(key, _) = exprs[i - 1], key == .iifname || key == .oifname else { continue }
+                let definition = SetSpec(name: set, keyType: .address(.ipv4), counters: false, elements: [])
+                let names = try elements(of: table, set: definition).spec.elements.map(\.key)
+                exprs[i] = .interfaceSet(names: names.sorted { $0.lexicographicallyPrecedes($1) }, matching: key, sreg: sreg)
+            }
+            result[r].spec.exprs = exprs
+        }
+        return result
+    }
+
     /// The comment (udata type 0, NUL-terminated) of a rule or set element.
     static func commentFromUserdata(_ bytes: [UInt8]) -> String? {
         var offset = 0
@@ -247,7 +265,7 @@ struct Reader {
             state.chains = tableChains.filter { owned($0.name) }
             if mode.isAttach { state.attachedBaseChains = tableChains.filter { $0.base != nil && !owned($0.name) } }
             state.sets = try sets(of: table, owned: owned)
-            let all = try rules(of: table)
+            let all = try resolveInterfaceSets(try rules(of: table), table: table)
             let order = Dictionary(uniqueKeysWithValues: state.chains.enumerated().map { ($1.name, $0) })
             state.rules = all.filter { order[$0.spec.chain] != nil }
             // Stable: rules arrive in chain order within a chain; group chains in table order.

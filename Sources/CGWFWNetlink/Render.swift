@@ -105,6 +105,10 @@ enum Render {
             case let (.payload(.network, o1, l1, _), .payload(.network, o2, l2, _)?, .lookup(set, _, inverted)?):
                 words.append("\(field(o1, l1)) . \(field(o2, l2)) \(inverted ? "!= " : "")@\(set)")
                 i += 3
+            case let (.meta(key, _), .interfaceSet(names, _, _)?, _):
+                let list = names.map { "\"" + String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) + "\"" }
+                words.append("\(key == .iifname ? "iifname" : "oifname") { \(list.joined(separator: ", ")) }")
+                i += 2
             case let (.payload(.network, o, l, _), .lookup(set, _, inverted)?, _):
                 words.append("\(field(o, l)) \(inverted ? "!= " : "")@\(set)")
                 i += 2

@@ -174,6 +174,7 @@ final class ApplyCLITests: XCTestCase {
             [],
             ["--profile", "linux-gateway", "--strict", "--wan-interface", "eth0"],
             ["--strict", "--nat-traversal", "on", "--tunnel-interface", "vti0"],
+            ["--tunnel-interface", "vti0", "--tunnel-interface", "vti1"],
         ]
         for flags in variants {
             let viaNft = makeNamespace(), viaNetlink = makeNamespace()
@@ -186,6 +187,11 @@ final class ApplyCLITests: XCTestCase {
             XCTAssertEqual(applied.status, 0, applied.stderr)
             XCTAssertEqual(try ruleset(viaNetlink), try ruleset(viaNft), "flags \(flags)")
             XCTAssertEqual(nft(viaNetlink, "list ruleset"), nft(viaNft, "list ruleset"), "flags \(flags)")
+            // Matching by meaning: what nft -f loaded is what apply wants, so nothing to do.
+            let over = try cgwfw(viaNft, ["apply", "--json"] + flags + [example.path])
+            XCTAssertEqual(over.status, 0, over.stderr)
+            let report = try JSONSerialization.jsonObject(with: Data(over.stdout.utf8)) as? [String: Any]
+            XCTAssertEqual(report?["changed"] as? Bool, false, "flags \(flags): \(over.stdout)")
         }
     }
 
