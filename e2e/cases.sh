@@ -226,8 +226,6 @@ case_attach() {
     fi
     [ "$(nsx fw nft list table ip nat)" = "$before_nat" ] || fail "ip nat differs after apply/remove" || return 1
     log "inet filter and ip nat byte-identical after remove"
-    # Counters are part of the listing: traffic between the two listings would show up; check the end
-    # state again after traffic, then that the tunnel cannot be rebuilt without cgwfw's rules.
     fresh_ike_fails
 }
 

@@ -33,6 +33,7 @@ done
 exec {LOCK}>/run/cgwe2e.lock
 flock -n "$LOCK" || { echo "e2e: another e2e run holds /run/cgwe2e.lock"; echo "0 passed, 1 failed"; exit 1; }
 WORK=$(mktemp -d /tmp/cgwe2e.XXXXXX)
+PASSED=0 FAILED=0
 
 # --- addresses (documentation ranges only) -------------------------------------------------------------
 AWS1=192.0.2.10 AWS2=192.0.2.20 ROUTER=192.0.2.1 FW_WAN=192.0.2.2
@@ -69,7 +70,7 @@ cleanup() {
     if [ "${E2E_KEEP:-0}" = 1 ]; then echo "e2e: kept logs in $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'echo "e2e: interrupted"; echo "$PASSED passed, $((FAILED + 1)) failed"; exit 130' INT TERM
 
 # --- topology --------------------------------------------------------------------------------------------
 #   net routes between aws1, aws2, rogue, fw and nat. Every link is a veth pair; net's side carries the
@@ -315,7 +316,7 @@ flush_conntrack() { local n; for n in "${NAMESPACES[@]}"; do nsx "$n" conntrack 
 # Between cases: no firewall anywhere (the NAT box keeps its masquerade), no SAs, no conntrack state.
 reset_state() {
     local n
-    for n in fw cgw cgwn nat rogue aws1 lan; do nsx "$n" nft flush ruleset; done
+    for n in "${NAMESPACES[@]}"; do nsx "$n" nft flush ruleset; done
     nat_masquerade
     terminate_all
     flush_conntrack
@@ -369,7 +370,7 @@ cgwfw() {
 }
 
 # --- case bookkeeping ------------------------------------------------------------------------------------
-PASSED=0 FAILED=0 FAILED_CASES=() REASON=""
+FAILED_CASES=() REASON=""
 fail() { REASON="$*"; return 1; }
 
 diagnose() {
