@@ -103,12 +103,9 @@ public enum Lowering {
                 chains.append(ChainSpec(name: name, base: baseChain(for: chain.role)))
             }
             for rule in chain.rules {
-                for (index, exprs) in lower(rule.action, intent: intent, setName: setName).enumerated() {
-                    let tag = index == 0 ? rule.tag : "\(rule.tag)#\(index)"
-                    rules.append(RuleSpec(chain: name, tag: tag,
-                                          comment: ruleComment(tag: tag, comment: rule.comment, comments: intent.comments),
-                                          exprs: exprs, summary: rule.comment))
-                }
+                rules.append(RuleSpec(chain: name, tag: rule.tag,
+                                      comment: ruleComment(tag: rule.tag, comment: rule.comment, comments: intent.comments),
+                                      exprs: lower(rule.action, intent: intent, setName: setName), summary: rule.comment))
             }
         }
         return DesiredState(table: table, mode: mode, chains: chains, sets: sets, rules: rules, jumps: jumps)
@@ -171,8 +168,8 @@ public enum Lowering {
         return metaMatch(direction == .inbound ? .iifname : .oifname, interfaceName(wan))
     }
 
-    /// The expression list of the rule (as a one-element list: selectors could split rules).
-    static func lower(_ action: IntentRule.Action, intent: RuleIntent, setName: (String) -> String) -> [[Expr]] {
+    /// The expression list of one rule.
+    static func lower(_ action: IntentRule.Action, intent: RuleIntent, setName: (String) -> String) -> [Expr] {
         let counter: [Expr] = intent.counters ? [.counter] : []
         switch action {
         case let .acceptPeers(traffic, direction, family, set):
@@ -181,17 +178,17 @@ public enum Lowering {
             let first = addressOffset(family, source: localIsSource)
             let second = addressOffset(family, source: !localIsSource)
             let secondRegister = family == .ipv4 ? Expr.reg32_01 : Expr.reg2
-            return [wanMatch(intent, direction) + trafficMatch(traffic) + familyMatch(family) + [
+            return wanMatch(intent, direction) + trafficMatch(traffic) + familyMatch(family) + [
                 .payload(.network, offset: first.offset, length: first.length, dreg: Expr.reg1),
                 .payload(.network, offset: second.offset, length: second.length, dreg: secondRegister),
                 .lookup(set: setName(set), sreg: Expr.reg1, inverted: false),
-            ] + counter + [.verdict(.accept)]]
+            ] + counter + [.verdict(.accept)]
         case let .dropUnknownPeers(traffic, direction, family, set):
             let local = addressOffset(family, source: direction == .outbound)
-            return [wanMatch(intent, direction) + trafficMatch(traffic, anySourcePort: true) + familyMatch(family) + [
+            return wanMatch(intent, direction) + trafficMatch(traffic, anySourcePort: true) + familyMatch(family) + [
                 .payload(.network, offset: local.offset, length: local.length, dreg: Expr.reg1),
                 .lookup(set: setName(set), sreg: Expr.reg1, inverted: false),
-            ] + counter + [.verdict(.drop)]]
+            ] + counter + [.verdict(.drop)]
         case let .clampMSS(family, mss, direction, selector):
             let tcpSyn: [Expr] = metaMatch(.l4proto, [6]) + [
                 .payload(.transport, offset: 13, length: 1, dreg: Expr.reg1),
@@ -204,7 +201,7 @@ public enum Lowering {
                 .immediate(dreg: Expr.reg1, data: be16(mss)),
                 .tcpOptionWrite(kind: 2, offset: 2, length: 2, sreg: Expr.reg1),
             ] + counter
-            return selectorMatches(selector, direction).map { familyMatch(family) + $0 + tcpSyn + clamp }
+            return familyMatch(family) + selectorMatch(selector, direction) + tcpSyn + clamp
         case let .clearDF(selector):
             let clear: [Expr] = [
                 .payload(.network, offset: 6, length: 2, dreg: Expr.reg1),
@@ -214,23 +211,23 @@ public enum Lowering {
                 .bitwise(sreg: Expr.reg1, dreg: Expr.reg1, mask: [0xbf, 0xff], xor: [0x00, 0x00]),
                 .payloadWrite(.network, offset: 6, length: 2, sreg: Expr.reg1, checksumOffset: 10),
             ] + counter
-            return selectorMatches(selector, .intoTunnel).map { familyMatch(.ipv4) + $0 + clear }
+            return familyMatch(.ipv4) + selectorMatch(selector, .intoTunnel) + clear
         }
     }
 
     /// `rt ipsec exists` / `meta ipsec exists`, or `oifname`/`iifname` with the tunnel interface(s).
-    static func selectorMatches(_ selector: TunnelSelector, _ direction: IntentRule.TunnelDirection) -> [[Expr]] {
+    static func selectorMatch(_ selector: TunnelSelector, _ direction: IntentRule.TunnelDirection) -> [Expr] {
         switch selector {
         case .ipsecPolicy:
             if direction == .intoTunnel {
-                return [[.rt(.xfrm, dreg: Expr.reg1), .cmp(.eq, sreg: Expr.reg1, data: [1])]]
+                return [.rt(.xfrm, dreg: Expr.reg1), .cmp(.eq, sreg: Expr.reg1, data: [1])]
             }
-            return [metaMatch(.secpath, [1])]
+            return metaMatch(.secpath, [1])
         case let .interfaces(names):
             let key: Expr.MetaKey = direction == .intoTunnel ? .oifname : .iifname
-            if names.count == 1 { return [metaMatch(key, interfaceName(names[0]))] }
+            if names.count == 1 { return metaMatch(key, interfaceName(names[0])) }
             let sorted = Array(Set(names.map(interfaceName))).sorted { $0.lexicographicallyPrecedes($1) }
-            return [[.meta(key, dreg: Expr.reg1), .interfaceSet(names: sorted, matching: key, sreg: Expr.reg1)]]
+            return [.meta(key, dreg: Expr.reg1), .interfaceSet(names: sorted, matching: key, sreg: Expr.reg1)]
         }
     }
 }

@@ -208,6 +208,15 @@ public struct DesiredState: Sendable, Codable {
     public var jumps: [RuleSpec]
 }
 
+extension DesiredState {
+    /// False when a rule holds an expression cgwfw cannot write back (read from a hand-edited rule).
+    public var isRewritable: Bool {
+        !(rules + jumps).contains { rule in
+            rule.exprs.contains { if case .other = $0 { return true } else { return false } }
+        }
+    }
+}
+
 /// What cgwfw owns: a whole table (standalone) or `<prefix>-*` chains/sets plus tagged jumps (attach).
 public enum OwnershipMode: Hashable, Sendable, Codable {
     case standalone

@@ -121,6 +121,11 @@ enum CommitConfirmRunner {
                 var previous = pending?.previous
                 if confirmSeconds != nil && pending == nil {
                     previous = Engine.restorable(try engine.read(table: table, mode: mode))
+                    if let previous, !previous.isRewritable {
+                        throw NetlinkError.refused(object: "a restorable copy of \(table)", errno: EOPNOTSUPP,
+                                                   detail: "its rules were edited by hand beyond what cgwfw writes; "
+                                                       + "apply without --confirm first")
+                    }
                 }
                 let report = try applyWithSnapshot(engine, intent: intent, target: target, dryRun: false)
                 if let seconds = confirmSeconds, report.changed || pending != nil, let applied = engine.lastApplied {
