@@ -95,8 +95,7 @@ public enum Lowering {
                     chains.append(ChainSpec(name: name))
                     for source in sources {
                         let tag = "\(prefix)jump-\(chain.role.rawValue)"
-                        jumps.append(RuleSpec(chain: source.name, tag: tag, comment: tag, exprs: [.verdict(.jump(name))],
-                                              summary: "jump from \(source.name) to \(name)"))
+                        jumps.append(RuleSpec(chain: source.name, tag: tag, comment: tag, exprs: [.verdict(.jump(name))]))
                     }
                 }
             } else {
@@ -105,7 +104,7 @@ public enum Lowering {
             for rule in chain.rules {
                 rules.append(RuleSpec(chain: name, tag: rule.tag,
                                       comment: ruleComment(tag: rule.tag, comment: rule.comment, comments: intent.comments),
-                                      exprs: lower(rule.action, intent: intent, setName: setName), summary: rule.comment))
+                                      exprs: lower(rule.action, intent: intent, setName: setName)))
             }
         }
         return DesiredState(table: table, mode: mode, chains: chains, sets: sets, rules: rules, jumps: jumps)

@@ -236,7 +236,6 @@ final class Batch {
     private(set) var length = 0
     private(set) var acknowledged: [UInt32: String] = [:]
     private(set) var beginSequence: UInt32 = 0
-    private(set) var objectCount = 0
     private let socket: NetlinkSocket
     /// Headroom for one message: an element list attribute is capped at 64 KiB.
     private static let messageReserve = 80 * 1024
@@ -253,8 +252,6 @@ final class Batch {
     }
 
     deinit { free(buffer) }
-
-    var isEmpty: Bool { objectCount == 0 }
 
     private func reserve(_ bytes: Int) {
         guard length + bytes > capacity else { return }
@@ -288,7 +285,6 @@ final class Batch {
         payload(nlh)
         length += Int(nlh.pointee.nlmsg_len)
         acknowledged[seq] = object
-        objectCount += 1
     }
 
     /// The bytes ready to send: closes the batch.

@@ -176,8 +176,6 @@ public struct RuleSpec: Hashable, Sendable, Codable {
     /// The full comment stored in the kernel (starts with the tag).
     public var comment: String
     public var exprs: [Expr]
-    /// Human names for reviews: connection/tunnel or AWS requirement.
-    public var summary: String
 
     public static func == (a: RuleSpec, b: RuleSpec) -> Bool {
         a.chain == b.chain && a.comment == b.comment && a.exprs == b.exprs

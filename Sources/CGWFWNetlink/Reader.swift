@@ -116,8 +116,7 @@ struct Reader {
                 comment = Self.commentFromUserdata(Array(UnsafeRawBufferPointer(start: data, count: Int(length)))) ?? ""
             }
             let spec = RuleSpec(chain: Self.string(nftnl_rule_get_str(r, UInt16(NFTNL_RULE_CHAIN.rawValue))),
-                                tag: Lowering.tag(fromComment: comment), comment: comment, exprs: exprs,
-                                summary: comment)
+                                tag: Lowering.tag(fromComment: comment), comment: comment, exprs: exprs)
             return LiveRule(spec: spec, handle: nftnl_rule_get_u64(r, UInt16(NFTNL_RULE_HANDLE.rawValue)), counter: counter)
         }
     }
