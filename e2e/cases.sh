@@ -91,6 +91,18 @@ observe_rogue_arrivals() { # observe_rogue_arrivals NS
     }"
 }
 
+# Packets counted by drop rules in NS outside the test's own observation table. The test's firewalls
+# have no drop rules (only drop policies), so these are cgwfw's strict drops.
+drop_rule_packets() { # drop_rule_packets NS
+    nsx "$1" nft -j list ruleset | $PY -c 'import json, sys
+total = 0
+for item in json.load(sys.stdin)["nftables"]:
+    rule = item.get("rule")
+    if rule and rule["table"] != "e2eobs" and any("drop" in e for e in rule["expr"]):
+        total += sum(e["counter"]["packets"] for e in rule["expr"] if "counter" in e)
+print(total)'
+}
+
 # rogue tries IKE on 500 and straight on 4500 (both at once); true when cgw answered anything.
 rogue_gets_answers() { # rogue_gets_answers 4|6
     local before after c500=r500 c4500=r4500
@@ -164,8 +176,12 @@ case_gateway() {
     observe_rogue_arrivals fw
     apply_rules fw --profile linux-gateway --strict --nat-traversal on --attach "inet fw" "$CONFIG_V4" || return 1
     tunnels_up_and_pinging || return 1
+    local drops
+    drops=$(drop_rule_packets fw)
     rogue_gets_answers 4 && fail "rogue's IKE to cgw was answered through fw" && return 1
     [ "$(counter fw rogue_ike)" -gt 0 ] || fail "rogue's IKE never reached fw (test is not meaningful)" || return 1
+    [ "$(drop_rule_packets fw)" -gt "$drops" ] || fail "no strict drop rule counted rogue's IKE on fw" || return 1
+    log "rogue's IKE counted by cgwfw's strict drop rules on fw"
     remove_rules fw --attach "inet fw" || return 1
     fresh_ike_fails
 }
@@ -242,8 +258,9 @@ case_host() {
     flush_conntrack
     apply_rules cgw --profile linux-host --strict --nat-traversal on "$CONFIG_V4" || return 1
     tunnels_up_and_pinging || return 1
-    local ike_before natt_before esp_before
+    local ike_before natt_before esp_before drops
     ike_before=$(counter cgw rogue_ike) natt_before=$(counter cgw rogue_natt) esp_before=$(counter cgw rogue_esp)
+    drops=$(drop_rule_packets cgw)
     rogue_gets_answers 4 && fail "cgw answered rogue's IKE under strict" && return 1
     [ "$(counter cgw rogue_ike)" -gt "$ike_before" ] || fail "rogue's IKE (UDP 500) never reached cgw" || return 1
     [ "$(counter cgw rogue_natt)" -gt "$natt_before" ] || fail "rogue's NAT-T (UDP 4500) never reached cgw" || return 1
@@ -252,6 +269,8 @@ case_host() {
     [ "$(counter cgw rogue_esp)" -gt "$esp_before" ] || fail "rogue's ESP never reached cgw" || return 1
     [ "${esp[1]}" = 0 ] || fail "rogue's ESP was delivered on cgw under strict" || return 1
     [ "${esp[0]}" -gt 0 ] || fail "aws1's ESP was not delivered on cgw" || return 1
+    log "cgwfw's strict drop rules on cgw counted $(( $(drop_rule_packets cgw) - drops )) packets"
+    [ "$(drop_rule_packets cgw)" -gt "$drops" ] || fail "no strict drop rule counted rogue's packets on cgw" || return 1
 }
 
 # --- 4: NAT traversal -----------------------------------------------------------------------------------
@@ -306,25 +325,33 @@ case_raw_esp() {
 # --- 6: MSS clamp and DF clear ---------------------------------------------------------------------------
 # Packets crafted with scapy in lan (so their checksums are real), captured on aws1's TUN after crossing
 # tunnel 1 encrypted; kernel-libipsec's TUN on cgw is ipsec0, selected with --tunnel-interface.
-capture_probes() { # capture_probes NAME: SYNs with MSS 1460 and 1200 and a DF datagram, as seen on aws1
-    local pcap=$WORK/$1.pcap
+capture_probes() { # capture_probes NAME: probes into the tunnel (seen on aws1's TUN) and out of it (on lan)
+    local pcap=$WORK/$1.pcap pcap_lan=$WORK/$1-lan.pcap
     # Not through the nsx function: $! must be tcpdump itself (ip netns exec execs it) to signal it.
-    ip netns exec "$P-aws1" tcpdump -i ipsec0 -U -n -w "$pcap" "src $LAN and (tcp or udp port 9)" 2>"$WORK/$1.tcpdump" &
+    ip netns exec "$P-aws1" tcpdump -i ipsec0 -U -n -w "$pcap" "src $LAN and (tcp[tcpflags] & tcp-syn != 0 or udp port 9)" 2>"$WORK/$1.tcpdump" &
     local capture=$!
-    for _ in $(seq 50); do grep -q "listening on" "$WORK/$1.tcpdump" && break; sleep 0.1; done
+    ip netns exec "$P-lan" tcpdump -i eth0 -U -n -w "$pcap_lan" "src $VPC1 and tcp[tcpflags] & tcp-syn != 0" 2>"$WORK/$1-lan.tcpdump" &
+    local capture_lan=$!
+    for _ in $(seq 50); do
+        grep -q "listening on" "$WORK/$1.tcpdump" && grep -q "listening on" "$WORK/$1-lan.tcpdump" && break
+        sleep 0.1
+    done
     nsx lan $WIRE syn "$LAN" "$VPC1" 80 1460
     nsx lan $WIRE syn "$LAN" "$VPC1" 80 1200
     nsx lan $WIRE df "$LAN" "$VPC1" 9
+    nsx aws1 $WIRE syn "$VPC1" "$LAN" 80 1460
     sleep 1
-    kill -TERM "$capture"; wait "$capture"
-    nsx aws1 $WIRE analyze "$pcap" >"$WORK/$1.json"
-    sed 's/^/    captured: /' "$WORK/$1.json"
+    kill -TERM "$capture" "$capture_lan"; wait "$capture" "$capture_lan"
+    { nsx aws1 $WIRE analyze "$pcap"; nsx lan $WIRE analyze "$pcap_lan"; } >"$WORK/$1.json"
 }
 
 probe() { # probe NAME 'python predicate on record r' -> true when a captured packet satisfies it
     $PY -c 'import json,sys
 records = [json.loads(line) for line in open(sys.argv[1])]
-sys.exit(0 if any(eval(sys.argv[2], {"r": r}) for r in records) else 1)' "$WORK/$1.json" "$2"
+sys.exit(0 if any(eval(sys.argv[2], {"r": r}) for r in records) else 1)' "$WORK/$1.json" "$2" && return
+    echo "  no captured packet satisfies: $2"
+    sed 's/^/    captured: /' "$WORK/$1.json"
+    return 1
 }
 
 case_mss_df() {
@@ -333,6 +360,8 @@ case_mss_df() {
     probe baseline 'r.get("sport") == 1460 and r["mss"] == 1460' ||
         fail "baseline: the MSS 1460 SYN did not arrive unchanged without cgwfw" || return 1
     probe baseline 'r.get("dport") == 9 and r["df"]' || fail "baseline: DF was not set without cgwfw" || return 1
+    probe baseline "r['src'] == '$VPC1' and r.get('mss') == 1460" ||
+        fail "baseline: the MSS 1460 SYN from the VPC did not reach lan unchanged" || return 1
 
     apply_rules cgw --profile linux-host --tunnel-interface ipsec0 --nat-traversal on "$CONFIG_V4" || return 1
     capture_probes clamped
@@ -342,7 +371,9 @@ case_mss_df() {
         fail "SYN with MSS 1200 did not keep 1200" || return 1
     probe clamped 'r.get("dport") == 9 and not r["df"] and r["ip_checksum_ok"]' ||
         fail "DF datagram did not leave with DF clear and a correct IP header checksum" || return 1
-    log "MSS 1460 -> 1379, 1200 kept, DF cleared, checksums valid"
+    probe clamped "r['src'] == '$VPC1' and r.get('mss') == 1379 and r['tcp_checksum_ok']" ||
+        fail "SYN with MSS 1460 coming out of the tunnel did not reach lan with MSS 1379" || return 1
+    log "into the tunnel: MSS 1460 -> 1379, 1200 kept, DF cleared, checksums valid; out of it: 1460 -> 1379"
 
     apply_rules cgw --profile linux-host --tunnel-interface ipsec0 --nat-traversal on "$CONFIG_V4_SHA384" || return 1
     capture_probes clamped384

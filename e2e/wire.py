@@ -36,6 +36,16 @@ def ip_layer(s, src, dst, **fields):
     return s.IP(src=src, dst=dst, **fields)
 
 
+def send(s, packet):
+    # IPv4 through a raw socket, so the kernel routes it like the host's own traffic (policy routing into
+    # kernel-libipsec's TUN included); scapy's default IPv4 socket would pick the interface from the main
+    # table itself. The kernel fills in the IPv4 header checksum in software; TCP/UDP checksums are scapy's.
+    if s.IP in packet:
+        s.send(packet, socket=s.L3RawSocket())
+    else:
+        s.send(packet)
+
+
 def esp_send(src, dst, count):
     s = scapy()
     # A plausible ESP header: SPI, sequence number, then opaque bytes; nothing on the receiver decrypts it.
@@ -43,7 +53,7 @@ def esp_send(src, dst, count):
         packet = ip_layer(s, src, dst, proto=IPPROTO_ESP) / s.ESP(spi=0xE2E00001, seq=seq, data=b"\x00" * 48)
         if family(dst) == socket.AF_INET6:
             packet[s.IPv6].nh = IPPROTO_ESP
-        s.send(packet)
+        send(s, packet)
         time.sleep(0.05)
 
 
@@ -67,12 +77,12 @@ def syn(src, dst, dport, mss):
     s = scapy()
     packet = ip_layer(s, src, dst) / s.TCP(sport=int(mss), dport=int(dport), flags="S", seq=1000,
                                            options=[("MSS", int(mss))])
-    s.send(packet)
+    send(s, packet)
 
 
 def df(src, dst, dport):
     s = scapy()
-    s.send(s.IP(src=src, dst=dst, flags="DF", id=0xE2E) / s.UDP(sport=4242, dport=int(dport)) / (b"df-probe" * 8))
+    send(s, s.IP(src=src, dst=dst, flags="DF", id=0xE2E) / s.UDP(sport=4242, dport=int(dport)) / (b"df-probe" * 8))
 
 
 def analyze(pcap):
