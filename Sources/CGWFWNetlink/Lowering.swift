@@ -74,7 +74,12 @@ public enum Lowering {
                 key.reserveCapacity(keyType.keyLength)
                 appendBytes(element.local, to: &key)
                 if set.kind == .pairs, let remote = element.remote { appendBytes(remote, to: &key) }
-                return SetSpec.Element(key: key, comment: intent.comments ? nftString(element.comment) : nil)
+                guard intent.comments else { return SetSpec.Element(key: key, comment: nil) }
+                // Element.comment for the usual single origin, without its intermediate array (20,000 elements).
+                let comment = element.origins.count == 1
+                    ? element.origins[0].connection + " tunnel " + String(element.origins[0].tunnel)
+                    : element.comment
+                return SetSpec.Element(key: key, comment: nftString(comment))
             }
             return SetSpec(name: setName(set.name), keyType: keyType, counters: intent.counters, elements: elements)
         }
