@@ -205,7 +205,7 @@ struct JSONReport: Encodable {
 
 func review(_ report: ApplyReport, verb: String) -> String {
     guard report.changed else { return "\(report.table): unchanged" }
-    let colour = isatty(STDOUT_FILENO) == 1
+    let colour = isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
     func paint(_ text: String, _ code: String) -> String { colour ? "\u{1b}[\(code)m\(text)\u{1b}[0m" : text }
     var lines = ["\(report.table): \(verb): \(report.added.count) added, \(report.removed.count) removed"
                  + (report.elementsOnly ? " (peers only; rules and counters kept)" : "")]
