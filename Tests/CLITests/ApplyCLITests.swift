@@ -234,8 +234,13 @@ final class ApplyCLITests: XCTestCase {
         XCTAssertGreaterThan(packetsBefore, 0, "the element counter did not count the IKE packet")
 
         let changed = try exampleWithOtherEndpoint()
-        let diff = try cgwfw(ns, ["diff", changed.path])
+        let diff = try cgwfw(ns, ["diff", "--json", changed.path])
         XCTAssertEqual(diff.status, 1)
+        let review = try JSONSerialization.jsonObject(with: Data(diff.stdout.utf8)) as? [String: Any]
+        let texts = review?["diff"] as? [String: String]
+        XCTAssertTrue(texts?["before"]?.contains("198.51.100.7 . 192.0.2.20") ?? false, diff.stdout)
+        XCTAssertTrue(texts?["after"]?.contains("198.51.100.7 . 192.0.2.30") ?? false, diff.stdout)
+        XCTAssertEqual(review?["removed"] as? [String], ["element pairs_ipv4 198.51.100.7 . 192.0.2.20 (vpn-0a1b2c3d4e5f67890 tunnel 2)"])
         let applied = try cgwfw(ns, ["apply", "--json", changed.path])
         XCTAssertEqual(applied.status, 0, applied.stderr)
 
@@ -337,6 +342,12 @@ final class ApplyCLITests: XCTestCase {
         XCTAssertTrue(objects(json, "set").contains { $0["name"] as? String == "cgwfw-pairs_ipv4" })
         let again = try cgwfw(ns, ["apply", "--json", "--attach", "inet filter", example.path])
         XCTAssertTrue(again.stdout.contains("\"changed\" : false"), again.stdout)
+        // A structural change (strict adds sets and rules) replaces cgwfw's objects and nothing else.
+        let strict = try cgwfw(ns, ["apply", "--strict", "--attach", "inet filter", example.path])
+        XCTAssertEqual(strict.status, 0, strict.stderr)
+        let strictJSON = try tableJSON(ns, "inet filter")
+        XCTAssertTrue(objects(strictJSON, "set").contains { $0["name"] as? String == "cgwfw-locals_ipv4" })
+        XCTAssertEqual(objects(strictJSON, "rule").filter { ($0["comment"] as? String)?.hasPrefix("cgwfw-jump-") ?? false }.count, 3)
         let removed = try cgwfw(ns, ["remove", "--attach", "inet filter"])
         XCTAssertEqual(removed.status, 0, removed.stderr)
         XCTAssertEqual(nft(ns, "list ruleset"), before)
