@@ -27,7 +27,8 @@ struct ConfirmCommand: ParsableCommand {
         }
         let message: String = try CommitConfirmStore.locked {
             guard let pending = CommitConfirmStore.load() else {
-                return "cgwfw: nothing pending to confirm"
+                let last = (try? String(contentsOfFile: CommitConfirmStore.lastOutcomePath, encoding: .utf8)) ?? ""
+                return "cgwfw: nothing pending to confirm" + (last.isEmpty ? "" : " (last watchdog: \(last))")
             }
             if pending.watchdogPID > 0 { kill(pending.watchdogPID, SIGTERM) }
             CommitConfirmStore.clear()
@@ -59,12 +60,14 @@ struct ConfirmCommand: ParsableCommand {
         _ = try? CommitConfirmStore.locked {
             guard let pending = CommitConfirmStore.load(), pending.watchdogPID == me else { return }
             defer { CommitConfirmStore.clear() }
+            let outcome: String
             do {
-                let engine = try Engine()
-                CommitConfirmStore.log(try engine.rollback(pending))
+                outcome = try Engine().rollback(pending)
             } catch {
-                CommitConfirmStore.log("rollback of \(pending.table) failed: \(error)")
+                outcome = "rollback of \(pending.table) failed: \(error)"
             }
+            CommitConfirmStore.log(outcome)
+            try? "\(Date()) \(outcome)".write(toFile: CommitConfirmStore.lastOutcomePath, atomically: true, encoding: .utf8)
         }
     }
 }
@@ -183,6 +186,8 @@ public enum CommitConfirmStore {
     }
     public static var pendingPath: String { directory + "/pending.json" }
     public static var logPath: String { directory + "/watchdog.log" }
+    /// What the last watchdog did, for `cgwfw confirm` after the deadline.
+    static var lastOutcomePath: String { directory + "/last-rollback" }
 
     public static func ensureDirectory() throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,

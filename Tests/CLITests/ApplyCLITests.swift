@@ -446,6 +446,7 @@ final class ApplyCLITests: XCTestCase {
         let confirm = try cgwfw(ns, ["confirm"])
         XCTAssertEqual(confirm.status, 0)
         XCTAssertTrue(confirm.stdout.contains("nothing pending"), confirm.stdout)
+        XCTAssertTrue(confirm.stdout.contains("restored the previous rules"), confirm.stdout)
     }
 
     func testConfirmedApplyStays() throws {
