@@ -208,13 +208,20 @@ final class ApplyCLITests: XCTestCase {
         try monitor.run()
         usleep(300_000)
         let again = try cgwfw(ns, ["apply", "--json", example.path])
+        // A write of our own after it proves the monitor was listening the whole time.
+        _ = nft(ns, "add table inet probe")
         usleep(300_000)
         monitor.terminate()
         monitor.waitUntilExit()
         XCTAssertEqual(again.status, 0, again.stderr)
         let report = try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Any]
         XCTAssertEqual(report?["changed"] as? Bool, false)
-        XCTAssertEqual(try String(contentsOf: events, encoding: .utf8), "", "re-apply wrote to the kernel")
+        let seen = try String(contentsOf: events, encoding: .utf8).split(separator: "\n").map(String.init)
+        // Exactly one event and one new generation, both nft's: the re-apply committed nothing.
+        XCTAssertEqual(seen.filter { !$0.hasPrefix("# new generation") }, ["add table inet probe"], "re-apply wrote to the kernel")
+        XCTAssertEqual(seen.filter { $0.hasPrefix("# new generation") && $0.hasSuffix("(nft)") }.count, 1, seen.joined(separator: "\n"))
+        XCTAssertEqual(seen.count, 2, seen.joined(separator: "\n"))
+        _ = nft(ns, "delete table inet probe")
         XCTAssertEqual(try ruleset(ns), before)
         let diff = try cgwfw(ns, ["diff", example.path])
         XCTAssertEqual(diff.status, 0, "diff of an applied config must exit 0")
