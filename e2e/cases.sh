@@ -13,8 +13,8 @@ tunnels_up_and_pinging() {
 fresh_ike_fails() {
     terminate_all
     flush_conntrack
-    ping_ok lan "$VPC1" && fail "ping to $VPC1 answered without a tunnel" && return 1
-    initiate cgw t1 6 && fail "tunnel 1 came up again without the firewall's allowances" && return 1
+    ping_ok lan "$VPC1" && { fail "ping to $VPC1 answered without a tunnel"; return 1; }
+    initiate cgw t1 6 && { fail "tunnel 1 came up again without the firewall's allowances"; return 1; }
     log "fresh IKE negotiation failed as it should"
 }
 
@@ -178,7 +178,7 @@ case_gateway() {
     tunnels_up_and_pinging || return 1
     local drops
     drops=$(drop_rule_packets fw)
-    rogue_gets_answers 4 && fail "rogue's IKE to cgw was answered through fw" && return 1
+    rogue_gets_answers 4 && { fail "rogue's IKE to cgw was answered through fw"; return 1; }
     [ "$(counter fw rogue_ike)" -gt 0 ] || fail "rogue's IKE never reached fw (test is not meaningful)" || return 1
     [ "$(drop_rule_packets fw)" -gt "$drops" ] || fail "no strict drop rule counted rogue's IKE on fw" || return 1
     log "rogue's IKE counted by cgwfw's strict drop rules on fw"
@@ -261,7 +261,7 @@ case_host() {
     local ike_before natt_before esp_before drops
     ike_before=$(counter cgw rogue_ike) natt_before=$(counter cgw rogue_natt) esp_before=$(counter cgw rogue_esp)
     drops=$(drop_rule_packets cgw)
-    rogue_gets_answers 4 && fail "cgw answered rogue's IKE under strict" && return 1
+    rogue_gets_answers 4 && { fail "cgw answered rogue's IKE under strict"; return 1; }
     [ "$(counter cgw rogue_ike)" -gt "$ike_before" ] || fail "rogue's IKE (UDP 500) never reached cgw" || return 1
     [ "$(counter cgw rogue_natt)" -gt "$natt_before" ] || fail "rogue's NAT-T (UDP 4500) never reached cgw" || return 1
     read -r -a esp <<<"$(esp_delivered cgw "$CGW" "$AWS1" "$ROGUE")"
@@ -297,7 +297,7 @@ case_nat() {
     flush_conntrack
     apply_rules cgwn --profile linux-host --strict --local-address "$CGWN" --nat-traversal off "$CONFIG_NAT" || return 1
     ike=$(counter nat ike_out) natt=$(counter nat natt_out)
-    initiate cgwn n1 6 && fail "tunnel came up with --nat-traversal off" && return 1
+    initiate cgwn n1 6 && { fail "tunnel came up with --nat-traversal off"; return 1; }
     [ "$(counter nat ike_out)" -gt "$ike" ] || fail "with NAT-T off, not even IKE on UDP 500 left the NAT" || return 1
     [ "$(counter nat natt_out)" = "$natt" ] || fail "with NAT-T off, UDP 4500 still left the NAT" || return 1
     log "with --nat-traversal off: IKE on 500 went out, nothing on 4500, the tunnel did not come up"
@@ -393,7 +393,7 @@ case_ipv6() {
     ping_ok lan "$VPC1_6" || fail "no ping replies from $VPC1_6 through IPv6 tunnel 1" || return 1
     ping_ok lan "$VPC2_6" || fail "no ping replies from $VPC2_6 through IPv6 tunnel 2" || return 1
     log "IPv6 tunnels 1 and 2 up; ping from lan crossed each"
-    rogue_gets_answers 6 && fail "cgw answered rogue's IPv6 IKE under strict" && return 1
+    rogue_gets_answers 6 && { fail "cgw answered rogue's IPv6 IKE under strict"; return 1; }
     [ "$(counter cgw rogue_ike)" -gt 0 ] && [ "$(counter cgw rogue_natt)" -gt 0 ] ||
         fail "rogue's IPv6 IKE/NAT-T never reached cgw" || return 1
     local esp

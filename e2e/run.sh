@@ -371,6 +371,8 @@ cgwfw() {
 
 # --- case bookkeeping ------------------------------------------------------------------------------------
 FAILED_CASES=() REASON=""
+# fail REASON: record why the case failed; returns 1, so use it as `check || fail ... || return 1`
+# or `bad && { fail ...; return 1; }`.
 fail() { REASON="$*"; return 1; }
 
 diagnose() {
