@@ -42,6 +42,7 @@ apply_rules() { # apply_rules NS ARGS... CONFIG...
     local n=$1; shift
     if [ "${E2E_APPLY:-netlink}" = nft ]; then
         need_cgwfw || return 1
+        [[ " $* " != *" --attach "* ]] || fail "attach mode needs cgwfw apply (E2E_APPLY=nft cannot attach)" || return 1
         echo "--- [$n] cgwfw compile --target nftables $* | nft -f -" >>"$WORK/cgwfw.out"
         "$CGWFW" compile --target nftables "$@" 2>>"$WORK/cgwfw.out" >"$WORK/compiled.nft" &&
             nsx "$n" nft -f "$WORK/compiled.nft" >>"$WORK/cgwfw.out" 2>&1 || fail "cgwfw compile | nft -f failed in $n"

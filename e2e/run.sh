@@ -5,6 +5,8 @@
 #
 #   e2e/run.sh [CASE...]      run all cases, or only the named ones (0 1 2 3 4 5 6 7)
 #   CGWFW=path/to/cgwfw       binary under test (default: .build/debug/cgwfw)
+#   E2E_APPLY=nft             load `cgwfw compile --target nftables` with nft -f instead of `cgwfw apply`
+#                             (standalone cases only; the attach cases 1 and 2 need apply)
 #   E2E_KEEP=1                keep the logs after the run (for debugging)
 #   E2E_HOLD=SECONDS          wait before tearing the topology down (to look around with ip netns exec)
 #
