@@ -233,4 +233,10 @@ public struct OwnedSnapshot: Codable, Sendable {
     public var netnsCookie: UInt64
     public var generation: UInt32
     public var state: DesiredState
+
+    public init(netnsCookie: UInt64, generation: UInt32, state: DesiredState) {
+        self.netnsCookie = netnsCookie
+        self.generation = generation
+        self.state = state
+    }
 }

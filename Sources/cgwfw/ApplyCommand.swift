@@ -101,34 +101,81 @@ func applyTarget(_ profile: Profile) throws -> ApplyTarget {
 
 /// The last apply's snapshot of cgwfw's objects, under /run/cgwfw (tmpfs: gone at reboot). The engine
 /// trusts it only while the kernel's generation and network namespace are unchanged; the boot id guards
-/// against a restored /run.
+/// against a restored /run. Format: boot id, `cookie generation`, the state without set elements as JSON,
+/// then per set a count line and `hexkey[<TAB>comment]` lines (JSON for 20,000 elements costs ~20 ms each way;
+/// comments never hold tabs or newlines, the nft string cleaning replaces them).
 enum SnapshotStore {
     private static func path(_ table: TableRef) -> String {
-        "\(CommitConfirmStore.directory)/snapshot-\(table.family.rawValue)-\(table.name).json"
+        "\(CommitConfirmStore.directory)/snapshot-\(table.family.rawValue)-\(table.name)"
     }
     private static var bootID: String {
         (try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
     }
-    private struct File: Codable {
-        var bootID: String
-        var snapshot: OwnedSnapshot
-    }
+    private static let hexDigits = Array("0123456789abcdef".utf8)
 
     static func load(_ table: TableRef) -> OwnedSnapshot? {
-        guard let data = FileManager.default.contents(atPath: path(table)),
-              let file = try? JSONDecoder().decode(File.self, from: data), file.bootID == bootID else { return nil }
-        return file.snapshot
+        guard let data = FileManager.default.contents(atPath: path(table)) else { return nil }
+        let bytes = [UInt8](data)
+        var position = 0
+        /// The next line as a range of `bytes`.
+        func next() -> Range<Int>? {
+            guard position < bytes.count else { return nil }
+            let start = position
+            while position < bytes.count && bytes[position] != 10 { position += 1 }
+            defer { position += 1 }
+            return start..<position
+        }
+        func text(_ range: Range<Int>) -> String { String(decoding: bytes[range], as: UTF8.self) }
+        guard !bootID.isEmpty, let boot = next(), text(boot) == bootID, let header = next() else { return nil }
+        let fields = text(header).split(separator: " ")
+        guard fields.count == 2, let cookie = UInt64(fields[0]), let generation = UInt32(fields[1]),
+              let json = next(), var state = try? JSONDecoder().decode(DesiredState.self, from: Data(bytes[json])) else { return nil }
+        func nibble(_ c: UInt8) -> UInt8 { c >= 97 ? c &- 87 : c &- 48 }
+        for index in state.sets.indices {
+            guard let countLine = next(), let count = Int(text(countLine)) else { return nil }
+            var elements: [SetSpec.Element] = []
+            elements.reserveCapacity(count)
+            for _ in 0..<count {
+                guard let line = next() else { return nil }
+                var end = line.lowerBound
+                while end < line.upperBound && bytes[end] != 9 { end += 1 }
+                var key: [UInt8] = []
+                key.reserveCapacity((end - line.lowerBound) / 2)
+                var i = line.lowerBound
+                while i + 1 < end {
+                    key.append(nibble(bytes[i]) << 4 | nibble(bytes[i + 1]))
+                    i += 2
+                }
+                let comment = end < line.upperBound ? text((end + 1)..<line.upperBound) : nil
+                elements.append(SetSpec.Element(key: key, comment: comment))
+            }
+            state.sets[index].elements = elements
+        }
+        return OwnedSnapshot(netnsCookie: cookie, generation: generation, state: state)
     }
 
     static func save(_ snapshot: OwnedSnapshot?, _ table: TableRef) {
-        guard let snapshot, !bootID.isEmpty, (try? CommitConfirmStore.ensureDirectory()) != nil,
-              let data = try? JSONEncoder().encode(File(bootID: bootID, snapshot: snapshot)) else {
+        var skeleton = snapshot?.state
+        for index in (skeleton?.sets.indices ?? [].indices) { skeleton?.sets[index].elements = [] }
+        guard let snapshot, let skeleton, !bootID.isEmpty, (try? CommitConfirmStore.ensureDirectory()) != nil,
+              let json = try? JSONEncoder().encode(skeleton) else {
             unlink(path(table))
             return
         }
+        var out: [UInt8] = []
+        out.reserveCapacity(json.count + snapshot.state.sets.reduce(0) { $0 + $1.elements.count * 64 })
+        out += Array("\(bootID)\n\(snapshot.netnsCookie) \(snapshot.generation)\n".utf8) + Array(json) + [10]
+        for set in snapshot.state.sets {
+            out += Array("\(set.elements.count)\n".utf8)
+            for element in set.elements {
+                for byte in element.key { out.append(hexDigits[Int(byte >> 4)]); out.append(hexDigits[Int(byte & 15)]) }
+                if let comment = element.comment { out.append(9); out += Array(comment.utf8) }
+                out.append(10)
+            }
+        }
         let temporary = path(table) + ".\(getpid())"
-        if FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600]) {
+        if FileManager.default.createFile(atPath: temporary, contents: Data(out), attributes: [.posixPermissions: 0o600]) {
             rename(temporary, path(table))
         }
     }
@@ -137,8 +184,16 @@ enum SnapshotStore {
 /// apply (or with `dryRun`, diff) with the snapshot of the last run; saves the new one.
 func applyWithSnapshot(_ engine: Engine, intent: RuleIntent, target: ApplyTarget, dryRun: Bool) throws(NetlinkError) -> ApplyReport {
     let table = target.table(for: intent)
-    let report = try engine.apply(intent: intent, target: target, dryRun: dryRun, snapshot: SnapshotStore.load(table))
-    if !dryRun { SnapshotStore.save(engine.snapshot, table) }
+    var start = Date()
+    let snapshot = SnapshotStore.load(table)
+    let loading = Date().timeIntervalSince(start)
+    let report = try engine.apply(intent: intent, target: target, dryRun: dryRun, snapshot: snapshot)
+    engine.recordTiming("snapshot-load", seconds: loading)
+    if !dryRun {
+        start = Date()
+        SnapshotStore.save(engine.snapshot, table)
+        engine.recordTiming("snapshot-save", seconds: Date().timeIntervalSince(start))
+    }
     return report
 }
 
