@@ -10,7 +10,7 @@
 #   E2E_KEEP=1                keep the logs after the run (for debugging)
 #   E2E_HOLD=SECONDS          wait before tearing the topology down (to look around with ip netns exec)
 #
-# The topology is drawn in e2e/README.md. Needs root; prints a skip reason and exits 0 otherwise.
+# The topology is drawn in README.md ("How we test"). Needs root; prints a skip reason and exits 0 otherwise.
 set -u -o pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
