@@ -1,3 +1,5 @@
+import Glibc
+
 /// A small, strict XML reader for the CustomerGatewayConfiguration document.
 ///
 /// Why not Foundation's XMLParser: this one keeps exact line and column of every element and value, refuses
@@ -6,23 +8,115 @@
 /// attributes, text, the five predefined entities and character references, comments, CDATA, the XML
 /// declaration. Anything else is a clear error with a position.
 struct XMLNode {
-    var name: String
-    var attributes: [String: String]
-    var children: [XMLNode] = []
-    var text: String = ""
-    /// Position of `<name`.
-    var position: SourcePosition
-    /// Position of the first character after the start tag, where the element's text begins.
-    var textPosition: SourcePosition
+    /// The document this element belongs to; elements are records in it, not separate allocations.
+    let document: XMLTree
+    let index: Int
 
-    func child(_ name: String) -> XMLNode? { children.first { $0.name == name } }
-    func children(_ name: String) -> [XMLNode] { children.filter { $0.name == name } }
+    private var record: XMLTree.Element { document.elements[index] }
+
+    var name: String { String(decoding: document.bytes[record.name], as: UTF8.self) }
+    var attributes: [String: String] {
+        let attributesIndex = record.attributesIndex
+        return attributesIndex < 0 ? [:] : document.attributeSets[attributesIndex]
+    }
+    var children: [XMLNode] {
+        var result: [XMLNode] = []
+        var child = record.firstChild
+        while child >= 0 {
+            result.append(XMLNode(document: document, index: child))
+            child = document.elements[child].nextSibling
+        }
+        return result
+    }
+    /// The text of a leaf element, entities decoded; empty for an element with children.
+    var text: String {
+        switch record.value {
+        case .none: return ""
+        case .raw(let range): return String(decoding: document.bytes[range], as: UTF8.self)
+        case .decoded(let decodedIndex): return document.decodedValues[decodedIndex]
+        }
+    }
+    /// Position of `<name`.
+    var position: SourcePosition { SourcePosition(line: record.line, column: record.column) }
+    /// Position of the first character after the start tag, where the element's text begins.
+    var textPosition: SourcePosition { SourcePosition(line: record.textLine, column: record.textColumn) }
+
+    func child(_ name: String) -> XMLNode? {
+        var child = record.firstChild
+        while child >= 0 {
+            if document.element(child, isNamed: name) { return XMLNode(document: document, index: child) }
+            child = document.elements[child].nextSibling
+        }
+        return nil
+    }
+    func children(_ name: String) -> [XMLNode] {
+        var result: [XMLNode] = []
+        var child = record.firstChild
+        while child >= 0 {
+            if document.element(child, isNamed: name) { result.append(XMLNode(document: document, index: child)) }
+            child = document.elements[child].nextSibling
+        }
+        return result
+    }
     func path(_ names: String...) -> XMLNode? {
         var node: XMLNode? = self
         for name in names { node = node?.child(name) }
         return node
     }
-    var trimmedText: String { String(text.trimmed) }
+    var trimmedText: String {
+        guard case .raw(var range) = record.value else { return String(text.trimmed) }
+        // ASCII blanks are cut on bytes; `trimmed` still handles any other whitespace at the ends.
+        let bytes = document.bytes
+        func isASCIIBlank(_ byte: UInt8) -> Bool { byte == 0x20 || (0x09...0x0D).contains(byte) }
+        while !range.isEmpty, isASCIIBlank(bytes[range.lowerBound]) { range = (range.lowerBound + 1)..<range.upperBound }
+        while !range.isEmpty, isASCIIBlank(bytes[range.upperBound - 1]) { range = range.lowerBound..<(range.upperBound - 1) }
+        return String(String(decoding: bytes[range], as: UTF8.self).trimmed)
+    }
+}
+
+/// A parsed document: its bytes and every element as a record in one array (no String or array per element;
+/// values become Strings only when they are read).
+final class XMLTree {
+    enum Value {
+        case none
+        /// One run of text without entities: the document's bytes are the value.
+        case raw(Range<Int>)
+        /// Text that needed decoding (entities, or pieces split by comments and CDATA): `decodedValues[i]`.
+        case decoded(Int)
+    }
+    struct Element {
+        var name: Range<Int>
+        var line: Int
+        var column: Int
+        var textLine = 0
+        var textColumn = 0
+        var firstChild = -1
+        var nextSibling = -1
+        var attributesIndex = -1
+        var value = Value.none
+    }
+
+    let bytes: [UInt8]
+    let elements: [Element]
+    let decodedValues: [String]
+    let attributeSets: [[String: String]]
+
+    fileprivate init(bytes: [UInt8], elements: [Element], decodedValues: [String], attributeSets: [[String: String]]) {
+        self.bytes = bytes
+        self.elements = elements
+        self.decodedValues = decodedValues
+        self.attributeSets = attributeSets
+    }
+
+    func element(_ index: Int, isNamed name: String) -> Bool {
+        let range = elements[index].name
+        var name = name
+        return name.withUTF8 { wanted in
+            wanted.count == range.count && (range.isEmpty || bytes.withUnsafeBufferPointer { all in
+                memcmp(all.baseAddress! + range.lowerBound, wanted.baseAddress!, range.count) == 0
+            })
+        }
+    }
 }
 
 struct XMLSyntaxError: Error {
@@ -36,6 +130,8 @@ struct MiniXML {
 
     /// The document's UTF-8, borrowed for the duration of `parse` (no copy, no bounds checks in release).
     private let bytes: UnsafeBufferPointer<UInt8>
+    /// What becomes the `XMLTree`, built here in plain values (no class access per element).
+    private var document = (elements: [XMLTree.Element](), decodedValues: [String](), attributeSets: [[String: String]]())
     private var offset = 0
     private var line = 1
     private var lineStart = 0
@@ -45,11 +141,14 @@ struct MiniXML {
 
     /// Parses a whole document and returns its root element.
     static func parse(_ text: String) throws(XMLSyntaxError) -> XMLNode {
-        var text = text
-        let result = text.withUTF8 { buffer -> Result<XMLNode, XMLSyntaxError> in
+        let bytes = Array(text.utf8)
+        let result = bytes.withUnsafeBufferPointer { buffer -> Result<XMLNode, XMLSyntaxError> in
             var reader = MiniXML(buffer)
             do throws(XMLSyntaxError) {
-                return .success(try reader.document())
+                let root = try reader.parseDocument()
+                let tree = XMLTree(bytes: bytes, elements: reader.document.elements,
+                                   decodedValues: reader.document.decodedValues, attributeSets: reader.document.attributeSets)
+                return .success(XMLNode(document: tree, index: root))
             } catch {
                 return .failure(error)
             }
@@ -115,14 +214,18 @@ struct MiniXML {
         }
     }
 
-    private mutating func document() throws(XMLSyntaxError) -> XMLNode {
+    private mutating func parseDocument() throws(XMLSyntaxError) -> Int {
         try skipMisc()
         guard !atEnd else { throw fail("no XML element found (empty document)") }
         guard bytes[offset] == UInt8(ascii: "<") else { throw fail("not XML: text before the first element") }
         let root = try element(depth: 1)
         try skipMisc()
-        guard atEnd else { throw fail("unexpected content after the root element </\(root.name)>") }
+        guard atEnd else { throw fail("unexpected content after the root element </\(nameText(root))>") }
         return root
+    }
+
+    private func nameText(_ element: Int) -> String {
+        String(decoding: bytes[document.elements[element].name], as: UTF8.self)
     }
 
     private static func isNameByte(_ byte: UInt8) -> Bool {
@@ -145,20 +248,37 @@ struct MiniXML {
         String(decoding: bytes[try nameRange()], as: UTF8.self)
     }
 
-    private mutating func element(depth: Int) throws(XMLSyntaxError) -> XMLNode {
+    private func bytesEqual(_ a: Range<Int>, _ b: Range<Int>) -> Bool {
+        a.count == b.count && memcmp(bytes.baseAddress! + a.lowerBound, bytes.baseAddress! + b.lowerBound, a.count) == 0
+    }
+
+    /// Parses one element and its subtree into `document`; returns its index there.
+    private mutating func element(depth: Int) throws(XMLSyntaxError) -> Int {
         let start = position
         guard depth <= MiniXML.maxDepth else { throw fail("elements nested deeper than \(MiniXML.maxDepth) levels") }
         elementCount += 1
         guard elementCount <= MiniXML.maxElements else { throw fail("more than \(MiniXML.maxElements) elements") }
         advance()  // "<"
-        let tagName = try name()
+        let tagRange = try nameRange()
+        let tagName = { [bytes] in String(decoding: bytes[tagRange], as: UTF8.self) }
+        let index = document.elements.count
+        document.elements.append(XMLTree.Element(name: tagRange, line: start.line, column: start.column))
         var attributes: [String: String] = [:]
+        func setTextPosition(_ at: SourcePosition) {
+            document.elements[index].textLine = at.line
+            document.elements[index].textColumn = at.column
+            if !attributes.isEmpty {
+                document.elements[index].attributesIndex = document.attributeSets.count
+                document.attributeSets.append(attributes)
+            }
+        }
         while true {
             skipWhitespace()
-            guard !atEnd else { throw fail("truncated XML: the input ends inside <\(tagName)>", at: start) }
+            guard !atEnd else { throw fail("truncated XML: the input ends inside <\(tagName())>", at: start) }
             if peek("/>") {
                 skip("/>")
-                return XMLNode(name: tagName, attributes: attributes, position: start, textPosition: position)
+                setTextPosition(position)
+                return index
             }
             if bytes[offset] == UInt8(ascii: ">") {
                 advance()
@@ -167,28 +287,29 @@ struct MiniXML {
             let attribute = try name()
             skipWhitespace()
             guard !atEnd, bytes[offset] == UInt8(ascii: "=") else {
-                throw fail(atEnd ? "truncated XML: the input ends inside <\(tagName)>" : "expected '=' after \(attribute)")
+                throw fail(atEnd ? "truncated XML: the input ends inside <\(tagName())>" : "expected '=' after \(attribute)")
             }
             advance()
             skipWhitespace()
             guard !atEnd, bytes[offset] == UInt8(ascii: "\"") || bytes[offset] == UInt8(ascii: "'") else {
-                throw fail(atEnd ? "truncated XML: the input ends inside <\(tagName)>"
+                throw fail(atEnd ? "truncated XML: the input ends inside <\(tagName())>"
                                  : "expected a quoted value for \(attribute)")
             }
             let quote = bytes[offset]
             advance()
             let valueStart = offset
             while !atEnd, bytes[offset] != quote { advance() }
-            guard !atEnd else { throw fail("truncated XML: the input ends inside <\(tagName)>", at: start) }
+            guard !atEnd else { throw fail("truncated XML: the input ends inside <\(tagName())>", at: start) }
             attributes[attribute] = try decodeEntities(bytes[valueStart..<offset])
             advance()
         }
+        setTextPosition(position)
 
-        var node = XMLNode(name: tagName, attributes: attributes, position: start, textPosition: position)
         // A leaf's value is almost always one run of bytes: keep its range, and copy only when a comment or
         // CDATA section splits it into pieces.
         var textRun: Range<Int>?
         var pieces: [UInt8]?
+        var lastChild = -1
         func addText(_ run: Range<Int>) {
             if var joined = pieces {
                 joined.append(contentsOf: bytes[run])
@@ -201,34 +322,39 @@ struct MiniXML {
         }
         while true {
             guard !atEnd else {
-                throw fail("truncated XML: the input ends inside <\(tagName)> opened at line \(start.line)")
+                throw fail("truncated XML: the input ends inside <\(tagName())> opened at line \(start.line)")
             }
             if bytes[offset] != UInt8(ascii: "<") {
                 let runStart = offset
                 while !atEnd, bytes[offset] != UInt8(ascii: "<") { advance() }
-                if node.children.isEmpty { addText(runStart..<offset) }
+                if lastChild < 0 { addText(runStart..<offset) }
             } else if peek("</") {
                 let closing = position
                 skip("</")
                 let closingRange = try nameRange()
-                let document = bytes
-                let closingName = { String(decoding: document[closingRange], as: UTF8.self) }
+                let closingName = { [bytes] in String(decoding: bytes[closingRange], as: UTF8.self) }
                 skipWhitespace()
                 guard !atEnd else { throw fail("truncated XML: the input ends inside </\(closingName())>", at: closing) }
                 guard bytes[offset] == UInt8(ascii: ">") else { throw fail("expected '>' to close </\(closingName())>") }
                 advance()
-                guard bytes[closingRange].elementsEqual(tagName.utf8) else {
-                    throw fail("</\(closingName())> does not close <\(tagName)> opened at line \(start.line)", at: closing)
+                guard bytesEqual(closingRange, tagRange) else {
+                    throw fail("</\(closingName())> does not close <\(tagName())> opened at line \(start.line)", at: closing)
                 }
                 // Only leaves carry values; the whitespace between child elements is not worth a String.
-                if node.children.isEmpty {
+                if lastChild < 0 {
                     if let pieces {
-                        node.text = try decodeEntities(pieces)
+                        document.elements[index].value = .decoded(document.decodedValues.count)
+                        document.decodedValues.append(try decodeEntities(pieces))
                     } else if let textRun {
-                        node.text = try decodeEntities(bytes[textRun])
+                        if bytes[textRun].contains(UInt8(ascii: "&")) {
+                            document.elements[index].value = .decoded(document.decodedValues.count)
+                            document.decodedValues.append(try decodeEntities(bytes[textRun]))
+                        } else {
+                            document.elements[index].value = .raw(textRun)
+                        }
                     }
                 }
-                return node
+                return index
             } else if peek("<!--") {
                 try skipPast("-->", what: "the comment")
             } else if peek("<![CDATA[") {
@@ -237,9 +363,15 @@ struct MiniXML {
                 try skipPast("]]>", what: "the CDATA section")
                 addText(cdataStart..<(offset - 3))
             } else if peek("<!") || peek("<?") {
-                throw fail("unexpected markup inside <\(tagName)>")
+                throw fail("unexpected markup inside <\(tagName())>")
             } else {
-                node.children.append(try element(depth: depth + 1))
+                let child = try element(depth: depth + 1)
+                if lastChild < 0 {
+                    document.elements[index].firstChild = child
+                } else {
+                    document.elements[lastChild].nextSibling = child
+                }
+                lastChild = child
                 textRun = nil
                 pieces = nil
             }
