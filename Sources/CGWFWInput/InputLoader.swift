@@ -162,16 +162,25 @@ public enum InputLoader {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
             return nil
         }
-        let names: [String]
-        do {
-            names = try FileManager.default.contentsOfDirectory(atPath: path)
-        } catch {
-            throw UnreadableInput(path: path, reason: "cannot list the directory")
-        }
+        guard let directory = opendir(path) else { throw UnreadableInput(path: path, reason: "cannot list the directory") }
+        defer { closedir(directory) }
         let base = path.hasSuffix("/") ? path : path + "/"
-        return names.filter { !$0.hasPrefix(".") }.sorted().map { base + $0 }.filter { file in
+        // The entry type from readdir spares a stat per file; only links and unknown types need one.
+        var entries: [(name: String, isRegular: Bool?)] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
+            guard !name.hasPrefix(".") else { continue }
+            switch Int32(entry.pointee.d_type) {
+            case Int32(DT_REG): entries.append((name, true))
+            case Int32(DT_DIR): continue
+            default: entries.append((name, nil))
+            }
+        }
+        return entries.sorted { $0.name < $1.name }.compactMap { entry in
+            let file = base + entry.name
+            if entry.isRegular == true { return file }
             var isSubdirectory: ObjCBool = false
-            return FileManager.default.fileExists(atPath: file, isDirectory: &isSubdirectory) && !isSubdirectory.boolValue
+            return FileManager.default.fileExists(atPath: file, isDirectory: &isSubdirectory) && !isSubdirectory.boolValue ? file : nil
         }
     }
 
@@ -185,13 +194,33 @@ public enum InputLoader {
             guard descriptor >= 0 else { throw UnreadableInput(path: path, reason: String(cString: strerror(errno))) }
         }
         defer { if descriptor != STDIN_FILENO { close(descriptor) } }
-        var bytes: [UInt8] = []
+        let name = path == "-" ? standardInputName : path
+        // A regular file is read into a buffer of its size (plus one byte to see the end) with one read.
+        var status = stat()
+        let expected = fstat(descriptor, &status) == 0 && status.st_mode & S_IFMT == S_IFREG ? Int(status.st_size) : 0
+        let capacity = min(expected, maxInputBytes) + 1
+        var readError: Int32 = 0
+        var bytes = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
+            while count < capacity {
+                let got = Glibc.read(descriptor, buffer.baseAddress! + count, capacity - count)
+                if got < 0 {
+                    if errno == EINTR { continue }
+                    readError = errno
+                    return
+                }
+                if got == 0 { return }
+                count += got
+            }
+        }
+        if readError != 0 { throw UnreadableInput(path: name, reason: String(cString: strerror(readError))) }
+        guard bytes.count == capacity else { return bytes }
+        // Standard input, a pipe, or a file that grew: read on until the end or the limit.
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while bytes.count <= maxInputBytes {
             let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
             if count < 0 {
                 if errno == EINTR { continue }
-                throw UnreadableInput(path: path == "-" ? standardInputName : path, reason: String(cString: strerror(errno)))
+                throw UnreadableInput(path: name, reason: String(cString: strerror(errno)))
             }
             if count == 0 { break }
             bytes.append(contentsOf: chunk[0..<count])
