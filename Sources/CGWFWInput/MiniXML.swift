@@ -70,7 +70,18 @@ struct XMLNode {
         func isASCIIBlank(_ byte: UInt8) -> Bool { byte == 0x20 || (0x09...0x0D).contains(byte) }
         while !range.isEmpty, isASCIIBlank(bytes[range.lowerBound]) { range = (range.lowerBound + 1)..<range.upperBound }
         while !range.isEmpty, isASCIIBlank(bytes[range.upperBound - 1]) { range = range.lowerBound..<(range.upperBound - 1) }
-        return String(String(decoding: bytes[range], as: UTF8.self).trimmed)
+        let value = String(decoding: bytes[range], as: UTF8.self)
+        // Ends that are ASCII (and not blank, as cut above) leave nothing for `trimmed` to do.
+        if range.isEmpty || bytes[range.lowerBound] < 0x80 && bytes[range.upperBound - 1] < 0x80 { return value }
+        return String(value.trimmed)
+    }
+
+    /// The text when it is one run of printable ASCII without blanks (the usual value): it needs no trimming
+    /// and starts right at `textPosition`. Nil otherwise.
+    var plainText: String? {
+        guard case .raw(let range) = record.value, !range.isEmpty,
+              document.bytes[range].allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return nil }
+        return String(decoding: document.bytes[range], as: UTF8.self)
     }
 }
 
@@ -195,7 +206,12 @@ struct MiniXML {
     }
 
     private mutating func skipWhitespace() {
-        while !atEnd, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[offset]) { advance() }
+        while !atEnd {
+            switch bytes[offset] {
+            case 0x20, 0x09, 0x0A, 0x0D: advance()
+            default: return
+            }
+        }
     }
 
     /// Skips the prolog or epilog items: whitespace, comments, processing instructions.
@@ -234,9 +250,30 @@ struct MiniXML {
             || byte == UInt8(ascii: ":") || byte >= 0x80
     }
 
+    /// Moves to the next "<" (or the end), counting lines on the way.
+    private mutating func skipToMarkup() {
+        var index = offset
+        var line = self.line
+        var lineStart = self.lineStart
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "<") { break }
+            if byte == 0x0A {
+                line += 1
+                lineStart = index + 1
+            }
+            index += 1
+        }
+        offset = index
+        self.line = line
+        self.lineStart = lineStart
+    }
+
     private mutating func nameRange() throws(XMLSyntaxError) -> Range<Int> {
         let start = offset
-        while !atEnd, MiniXML.isNameByte(bytes[offset]), offset - start < 256 { advance() }
+        // Name bytes are never line breaks: no line to count.
+        let end = min(bytes.count, start + 256)
+        while offset < end, MiniXML.isNameByte(bytes[offset]) { offset += 1 }
         guard offset > start else {
             if atEnd { throw fail("truncated XML: the input ends inside a tag") }
             throw fail("expected an element or attribute name")
@@ -326,9 +363,13 @@ struct MiniXML {
             }
             if bytes[offset] != UInt8(ascii: "<") {
                 let runStart = offset
-                while !atEnd, bytes[offset] != UInt8(ascii: "<") { advance() }
+                skipToMarkup()
                 if lastChild < 0 { addText(runStart..<offset) }
-            } else if peek("</") {
+                continue
+            }
+            // What follows "<" decides: a closing tag, other markup, or a child element.
+            let next = offset + 1 < bytes.count ? bytes[offset + 1] : 0
+            if next == UInt8(ascii: "/") {
                 let closing = position
                 skip("</")
                 let closingRange = try nameRange()
@@ -355,15 +396,17 @@ struct MiniXML {
                     }
                 }
                 return index
-            } else if peek("<!--") {
-                try skipPast("-->", what: "the comment")
-            } else if peek("<![CDATA[") {
-                skip("<![CDATA[")
-                let cdataStart = offset
-                try skipPast("]]>", what: "the CDATA section")
-                addText(cdataStart..<(offset - 3))
-            } else if peek("<!") || peek("<?") {
-                throw fail("unexpected markup inside <\(tagName())>")
+            } else if next == UInt8(ascii: "!") || next == UInt8(ascii: "?") {
+                if peek("<!--") {
+                    try skipPast("-->", what: "the comment")
+                } else if peek("<![CDATA[") {
+                    skip("<![CDATA[")
+                    let cdataStart = offset
+                    try skipPast("]]>", what: "the CDATA section")
+                    addText(cdataStart..<(offset - 3))
+                } else {
+                    throw fail("unexpected markup inside <\(tagName())>")
+                }
             } else {
                 let child = try element(depth: depth + 1)
                 if lastChild < 0 {

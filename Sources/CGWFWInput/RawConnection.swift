@@ -63,7 +63,13 @@ func awsID(_ text: some StringProtocol) -> String? {
 
 /// "1379 bytes" → 1379; "10" → 10.
 func leadingInteger(_ text: some StringProtocol) -> Int? {
-    let digits = text.trimmed.prefix { $0.isASCII && $0.isNumber }
+    let trimmed = text.trimmed
+    // Bytes first: a digit run followed by ASCII (or nothing) is exactly the Characters' answer; a non-ASCII
+    // byte after it might combine with the last digit, so that case asks the Characters.
+    let utf8 = trimmed.utf8
+    let end = utf8.firstIndex { $0 < UInt8(ascii: "0") || $0 > UInt8(ascii: "9") } ?? utf8.endIndex
+    let digits = end == utf8.endIndex || utf8[end] < 0x80
+        ? trimmed[..<end] : trimmed.prefix { $0.isASCII && $0.isNumber }
     guard !digits.isEmpty, digits.count <= 9 else { return nil }
     return Int(digits)
 }

@@ -35,6 +35,7 @@ enum XMLConfigParser {
         var tunnel = RawTunnel(number: number, position: relocate(element.position))
         func located(_ node: XMLNode?) -> Located? {
             guard let node else { return nil }
+            if let plain = node.plainText { return Located(text: plain, position: relocate(node.textPosition)) }
             let value = node.text.trimmed
             // Point at the value itself: the text after the start tag, shifted past leading blanks.
             var position = node.textPosition
