@@ -69,17 +69,26 @@ public enum Lowering {
         func setName(_ name: String) -> String { prefix + name }
         let sets = intent.sets.map { set -> SetSpec in
             let keyType: SetSpec.KeyType = set.kind == .pairs ? .addressPair(set.family) : .address(set.family)
-            let elements = set.elements.map { element -> SetSpec.Element in
-                var key: [UInt8] = []
-                key.reserveCapacity(keyType.keyLength)
-                appendBytes(element.local, to: &key)
-                if set.kind == .pairs, let remote = element.remote { appendBytes(remote, to: &key) }
-                guard intent.comments else { return SetSpec.Element(key: key, comment: nil) }
+            // Hoisted: read per element, a property of `intent` or `set` can copy the whole value.
+            let comments = intent.comments
+            let pairs = set.kind == .pairs
+            var elements: [SetSpec.Element] = []
+            elements.reserveCapacity(set.elements.count)
+            for element in set.elements {
+                let remote = pairs ? element.remote : nil
+                let key = [UInt8](unsafeUninitializedCapacity: byteCount(element.local) + (remote.map(byteCount) ?? 0)) { buffer, count in
+                    count = writeBytes(element.local, to: buffer, at: 0)
+                    if let remote { count = writeBytes(remote, to: buffer, at: count) }
+                }
+                guard comments else {
+                    elements.append(SetSpec.Element(key: key, comment: nil))
+                    continue
+                }
                 // Element.comment for the usual single origin, without its intermediate array (20,000 elements).
                 let comment = element.origins.count == 1
-                    ? element.origins[0].connection + " tunnel " + String(element.origins[0].tunnel)
+                    ? "\(element.origins[0].connection) tunnel \(element.origins[0].tunnel)"
                     : element.comment
-                return SetSpec.Element(key: key, comment: nftString(comment))
+                elements.append(SetSpec.Element(key: key, comment: nftString(comment)))
             }
             return SetSpec(name: setName(set.name), keyType: keyType, counters: intent.counters, elements: elements)
         }
@@ -116,13 +125,23 @@ public enum Lowering {
     }
 
     /// Network-order bytes of `address` appended in place (20,000 keys: no temporary arrays).
-    static func appendBytes(_ address: IPAddress, to key: inout [UInt8]) {
+    static func byteCount(_ address: IPAddress) -> Int {
+        if case .v4 = address { return 4 }
+        return 16
+    }
+
+    /// Writes the address's bytes (network order) at `offset`; returns the offset after them.
+    static func writeBytes(_ address: IPAddress, to buffer: UnsafeMutableBufferPointer<UInt8>, at offset: Int) -> Int {
         switch address {
         case let .v4(value):
-            for shift in stride(from: 24, through: 0, by: -8) { key.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
+            for index in 0..<4 { buffer[offset + index] = UInt8(truncatingIfNeeded: value >> UInt32(24 - 8 * index)) }
+            return offset + 4
         case let .v6(high, low):
-            for shift in stride(from: 56, through: 0, by: -8) { key.append(UInt8(truncatingIfNeeded: high >> UInt64(shift))) }
-            for shift in stride(from: 56, through: 0, by: -8) { key.append(UInt8(truncatingIfNeeded: low >> UInt64(shift))) }
+            for index in 0..<8 {
+                buffer[offset + index] = UInt8(truncatingIfNeeded: high >> UInt64(56 - 8 * index))
+                buffer[offset + 8 + index] = UInt8(truncatingIfNeeded: low >> UInt64(56 - 8 * index))
+            }
+            return offset + 16
         }
     }
 

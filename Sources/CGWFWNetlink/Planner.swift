@@ -1,4 +1,5 @@
 import CGWFWModel
+import Glibc
 
 /// One step of a transaction, in the order the kernel must see it.
 enum Operation {
@@ -87,30 +88,45 @@ enum Planner {
     }
 
     /// Elements only in `old` and only in `new`. Both sorted by key (the order cgwfw writes and remembers):
-    /// one merge pass; otherwise (a kernel dump comes in hash order) by hashing.
+    /// one merge pass that also checks the order; otherwise (a kernel dump comes in hash order) by hashing.
     static func difference(from old: [SetSpec.Element], to new: [SetSpec.Element])
         -> (gone: [SetSpec.Element], added: [SetSpec.Element]) {
-        if old == new { return ([], []) }
-        func sorted(_ a: [SetSpec.Element]) -> Bool {
-            zip(a, a.dropFirst()).allSatisfy { $0.key.lexicographicallyPrecedes($1.key) }
-        }
-        guard sorted(old), sorted(new) else {
-            let oldSet = Set(old), newSet = Set(new)
-            return (old.filter { !newSet.contains($0) }, new.filter { !oldSet.contains($0) })
-        }
         var gone: [SetSpec.Element] = [], added: [SetSpec.Element] = []
         var i = 0, j = 0
         while i < old.count || j < new.count {
-            if j == new.count || (i < old.count && old[i].key.lexicographicallyPrecedes(new[j].key)) {
+            let order = j == new.count ? -1 : i == old.count ? 1 : compareKeys(old[i].key, new[j].key)
+            if order <= 0, i > 0, compareKeys(old[i - 1].key, old[i].key) >= 0 { return hashedDifference(old, new) }
+            if order >= 0, j > 0, compareKeys(new[j - 1].key, new[j].key) >= 0 { return hashedDifference(old, new) }
+            if order < 0 {
                 gone.append(old[i]); i += 1
-            } else if i == old.count || new[j].key.lexicographicallyPrecedes(old[i].key) {
+            } else if order > 0 {
                 added.append(new[j]); j += 1
             } else {
-                if old[i] != new[j] { gone.append(old[i]); added.append(new[j]) }
+                if old[i].comment != new[j].comment { gone.append(old[i]); added.append(new[j]) }
                 i += 1; j += 1
             }
         }
         return (gone, added)
+    }
+
+    private static func hashedDifference(_ old: [SetSpec.Element], _ new: [SetSpec.Element])
+        -> (gone: [SetSpec.Element], added: [SetSpec.Element]) {
+        let oldSet = Set(old), newSet = Set(new)
+        return (old.filter { !newSet.contains($0) }, new.filter { !oldSet.contains($0) })
+    }
+
+    /// Lexicographic order of two keys (negative, zero, positive), as `lexicographicallyPrecedes` orders them.
+    static func compareKeys(_ a: [UInt8], _ b: [UInt8]) -> Int {
+        a.withUnsafeBufferPointer { x in
+            b.withUnsafeBufferPointer { y in
+                let common = min(x.count, y.count)
+                if common > 0 {
+                    let result = memcmp(x.baseAddress!, y.baseAddress!, common)
+                    if result != 0 { return Int(result) }
+                }
+                return x.count - y.count
+            }
+        }
     }
 
     /// Keeps live rules that match in order, deletes the rest, inserts the missing ones in place.
