@@ -124,7 +124,7 @@ public enum Lowering {
         return DesiredState(table: table, mode: mode, chains: chains, sets: sets, rules: rules, jumps: jumps)
     }
 
-    /// Network-order bytes of `address` appended in place (20,000 keys: no temporary arrays).
+    /// How many bytes `address` takes in a set key.
     static func byteCount(_ address: IPAddress) -> Int {
         if case .v4 = address { return 4 }
         return 16

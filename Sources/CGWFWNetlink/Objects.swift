@@ -195,7 +195,7 @@ public struct LiveRule: Sendable {
 }
 
 /// Everything cgwfw wants to exist, in one table.
-public struct DesiredState: Sendable, Codable {
+public struct DesiredState: Sendable, Codable, Equatable {
     public var table: TableRef
     public var mode: OwnershipMode
     public var chains: [ChainSpec]
