@@ -81,6 +81,9 @@ public enum InputLoader {
     /// Validation runs in input order: duplicate merging and its notes depend on what came first.
     private static func build(_ inputs: [ParsedInput], localAddress: IPAddress?) -> ParseResult {
         var builder = ModelBuilder(localAddress: localAddress)
+        let connections = inputs.reduce(0) { $0 + $1.file.connections.count }
+        builder.reserveCapacity(connections: connections,
+                                tunnels: inputs.reduce(0) { $0 + $1.file.connections.reduce(0) { $0 + $1.tunnels.count } })
         var all = Diagnostics()
         if let localAddress, let reason = localAddress.unusableAsOutsideAddress {
             all.error("--local-address \(localAddress) is \(reason), not usable as a tunnel endpoint")

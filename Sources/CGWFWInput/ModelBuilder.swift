@@ -27,6 +27,12 @@ struct ModelBuilder {
         self.localAddress = localAddress
     }
 
+    /// Room for this many connections and tunnels, so 10,000s of them do not regrow the tables.
+    mutating func reserveCapacity(connections: Int, tunnels: Int) {
+        result.connections.reserveCapacity(connections)
+        seenPairs.reserveCapacity(tunnels)
+    }
+
     mutating func add(_ parsed: ParsedFile, source: String, diagnostics: inout FileDiagnostics) {
         result.skipped.append(contentsOf: parsed.skipped)
         if let lastLine = parsed.unterminatedLastLine {

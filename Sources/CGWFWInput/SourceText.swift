@@ -63,8 +63,11 @@ final class SourceText {
         text = String(decoding: body, as: UTF8.self)
         var nulCount = 0
         var lineBreakCount = 0
-        for byte in body {
-            if byte == 0 { nulCount += 1 } else if byte == 0x0A { lineBreakCount += 1 }
+        body.withUnsafeBufferPointer { body in
+            for byte in body {
+                nulCount &+= byte == 0 ? 1 : 0
+                lineBreakCount &+= byte == 0x0A ? 1 : 0
+            }
         }
         lineBreaks = lineBreakCount
         // Each invalid byte turned into U+FFFD (3 bytes), so growth measures how much was not UTF-8.
