@@ -59,7 +59,10 @@ struct ModelBuilder {
 
     private mutating func build(_ raw: RawConnection, source: String,
                                 diagnostics: inout FileDiagnostics) -> Connection? {
-        let name = raw.id.map { $0.count > 4 ? $0 : "connection" } ?? "connection"
+        // Bytes answer "more than 4 characters" for ASCII ids; only others need their Characters counted.
+        let name = raw.id.map { id in
+            id.utf8.count > 4 && (id.utf8.allSatisfy { $0 < 0x80 } || id.count > 4) ? id : "connection"
+        } ?? "connection"
         if raw.tunnels.isEmpty {
             diagnostics.error("\(name): no IPsec tunnel found (truncated or incomplete file?)", at: raw.position)
             return nil

@@ -80,14 +80,15 @@ public struct Tunnel: Hashable, Sendable, Codable {
     /// True when any integrity algorithm the tunnel may negotiate is SHA2-384 or SHA2-512.
     public var usesSHA2_384or512: Bool {
         // Byte matching: String.contains(String) costs ~7 µs a call, noticeable over 10,000s of tunnels.
-        let needles = ["sha2384", "sha2512", "sha384", "sha512"].map { Array($0.utf8) }
-        return (ikeIntegrity + ipsecIntegrity).contains { algorithm in
+        func matches(_ algorithm: String) -> Bool {
             let a = Array(algorithm.lowercased().utf8.filter { $0 != UInt8(ascii: "-") && $0 != UInt8(ascii: "_") })
-            return needles.contains { needle in
+            return Tunnel.sha2_384or512Names.contains { needle in
                 a.count >= needle.count && (0...(a.count - needle.count)).contains { a[$0..<($0 + needle.count)].elementsEqual(needle) }
             }
         }
+        return ikeIntegrity.contains(where: matches) || ipsecIntegrity.contains(where: matches)
     }
+    private static let sha2_384or512Names = ["sha2384", "sha2512", "sha384", "sha512"].map { Array($0.utf8) }
 
     /// The MSS AWS requires for this tunnel given a config value (or none).
     public static func effectiveMSS(config: Int?, sha2_384or512: Bool) -> Int {

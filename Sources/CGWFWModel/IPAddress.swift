@@ -16,7 +16,9 @@ public enum IPAddress: Hashable, Comparable, Sendable, CustomStringConvertible, 
     /// Parses dotted-quad IPv4 or RFC 4291 IPv6 text (with `::` and an embedded IPv4 tail). No zone ids, no prefixes.
     public init?(_ text: some StringProtocol) {
         let s = Substring(text)
-        if s.contains(":") {
+        // A byte search: Character iteration cost ~25 ns a character over 40,000 addresses. A ':' byte that
+        // is no ':' Character (a combining mark follows) fails both parsers alike.
+        if s.utf8.contains(UInt8(ascii: ":")) {
             guard let v6 = IPAddress.parseV6(s) else { return nil }
             self = v6
         } else {
