@@ -10,22 +10,17 @@ struct ApplyCommand: ParsableCommand {
         commandName: "apply",
         abstract: "Make the kernel's cgwfw rules match the AWS VPN configs, in one netlink transaction.",
         discussion: """
-        Reads what cgwfw owns over netlink (the table `inet cgwfw`, or with --attach its `cgwfw-` chains, sets
-        and jump rules inside an existing table), compares it with the compiled rules by meaning, and commits
-        one transaction: nothing when they already match ("unchanged"), only set elements when only peers
-        changed (rules and counters stay), chains and rules only when their structure changed. Nothing else
-        in the ruleset is touched. The transaction carries the generation it was computed from; if someone
-        changes the ruleset in between, it is re-read and retried.
+        Reads what cgwfw owns over netlink (the table `inet cgwfw`, or with --attach its `cgwfw-` chains, sets and jump rules inside an existing table), compares it with the compiled rules by meaning, and commits one transaction: nothing when they already match ("unchanged"), only set elements when only peers changed (rules and counters stay), chains and rules only when their structure changed. Nothing else in the ruleset is touched. The transaction carries the generation it was computed from; if someone changes the ruleset in between, it is re-read and retried.
 
-        --confirm SECONDS keeps the previous rules and restores them after SECONDS unless `cgwfw confirm`
-        runs first (a detached watchdog does it, so it works from Ansible and survives the SSH session).
-        While a rollback is pending, another apply exits 75 unless --force: --force keeps the pending
-        rollback target (the state before the first unconfirmed apply) and, with --confirm, restarts the timer;
-        without --confirm it cancels the rollback like `cgwfw confirm` and applies.
+        --confirm SECONDS keeps the previous rules and restores them after SECONDS unless `cgwfw confirm` runs first (a detached watchdog does it, so it works from Ansible and survives the SSH session). While a rollback is pending, another apply exits 75 unless --force: --force keeps the pending rollback target (the state before the first unconfirmed apply) and, with --confirm, restarts the timer; without --confirm it cancels the rollback like `cgwfw confirm` and applies.
 
-        Exit status: 0 applied or unchanged, 64 usage, 65 bad config/profile (before any netlink traffic),
-        66 unreadable input, 70 the kernel refused the transaction (nothing applied), 71 netlink failure,
-        75 the ruleset kept changing / a commit-confirm is pending, 77 no CAP_NET_ADMIN.
+        Examples:
+          cgwfw apply vpn-0e69d9ffe151c77f1.txt
+          cgwfw apply --json --profile linux-gateway /etc/cgwfw/connections/
+          cgwfw apply --attach "inet filter" vpn-a.txt vpn-b.xml
+          cgwfw apply --confirm 120 vpn.txt    (then: cgwfw confirm)
+
+        Exit status: 0 applied or unchanged, 64 usage, 65 bad config/profile (before any netlink traffic), 66 unreadable input, 70 the kernel refused the transaction (nothing applied), 71 netlink failure, 75 the ruleset kept changing / a commit-confirm is pending, 77 no CAP_NET_ADMIN.
         """
     )
 

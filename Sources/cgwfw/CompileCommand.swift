@@ -8,17 +8,14 @@ struct CompileCommand: ParsableCommand {
         commandName: "compile",
         abstract: "Turn AWS VPN configs into firewall rules (nftables, iptables, ip6tables, pf or JSON).",
         discussion: """
-        For every tunnel it allows exactly AWS's table: IKE (UDP 500 both ways) and ESP between the customer
-        gateway and each AWS endpoint, NAT-T (UDP 4500) where it applies, and on the gateway itself clamps
-        the TCP MSS and clears DF on traffic entering the tunnel. Notes say why NAT-T is open or closed.
-        Diagnostics go to standard error; nothing is written when there is an error.
+        For every tunnel it allows exactly AWS's table: IKE (UDP 500 both ways) and ESP between the customer gateway and each AWS endpoint, NAT-T (UDP 4500) where it applies, and on the gateway itself clamps the TCP MSS and clears DF on traffic entering the tunnel. Notes say why NAT-T is open or closed. Diagnostics go to standard error; nothing is written when there is an error.
 
         Examples:
           cgwfw compile vpn-0e69d9ffe151c77f1.txt > cgwfw.nft && nft -f cgwfw.nft
-          cgwfw compile --profile linux-gateway --wan-interface eth0 -o /etc/cgwfw/cgwfw.nft vpn-a.txt vpn-b.xml
-          cgwfw compile --target iptables --profile linux-host-iptables vpn.txt | iptables-restore --noflush
+          cgwfw compile --profile linux-gateway -o /etc/cgwfw/cgwfw.nft vpn-a.txt
+          cgwfw compile --profile linux-host-iptables vpn.txt > cgwfw.rules
           cgwfw compile --profile openbsd-pf --target pf -o /etc/pf.cgwfw vpn.txt
-          cgwfw compile --target json --nat-traversal on --local-address 10.0.0.5 vpn.txt
+          cgwfw compile --target json --local-address 10.0.0.5 vpn.txt
 
         Exit status: 0 ok (warnings allowed), 65 errors in a config or profile, 66 unreadable input, 64 bad flags.
         """

@@ -9,11 +9,11 @@ struct ConfirmCommand: ParsableCommand {
         commandName: "confirm",
         abstract: "Keep the rules of a pending `apply --confirm` (cancel the automatic rollback).",
         discussion: """
-        After `cgwfw apply --confirm SECONDS`, a detached watchdog restores the previous rules at the deadline
-        unless this command runs first. Run it over a fresh connection: that proves the new rules let you in.
-        With nothing pending it says so and exits 0. The watchdog never restores over a change made in the
-        meantime (it compares cgwfw's rules in the kernel with what the unconfirmed apply left, and logs to
-        /run/cgwfw/watchdog.log what it did).
+        After `cgwfw apply --confirm SECONDS`, a detached watchdog restores the previous rules at the deadline unless this command runs first. Run it over a fresh connection: that proves the new rules let you in. With nothing pending it says so and exits 0. The watchdog never restores over a change made in the meantime (it compares cgwfw's rules in the kernel with what the unconfirmed apply left, and logs to /run/cgwfw/watchdog.log what it did).
+
+        Examples:
+          cgwfw apply --confirm 120 vpn.txt
+          cgwfw confirm
         """
     )
 

@@ -7,9 +7,12 @@ struct DiffCommand: ParsableCommand {
         commandName: "diff",
         abstract: "Show what `cgwfw apply` would change in the kernel (same as apply --dry-run).",
         discussion: """
-        Reads cgwfw's objects over netlink and prints a review: one line per peer pair (set element) and per
-        rule added (+) or removed (-), naming connection and tunnel; colour only on a terminal. --json prints
-        the apply report with the owned table before and after as nft text.
+        Reads cgwfw's objects over netlink and prints a review: one line per peer pair (set element) and per rule added (+) or removed (-), naming connection and tunnel; colour only on a terminal. --json prints the apply report with the owned table before and after as nft text.
+
+        Examples:
+          cgwfw diff vpn-0e69d9ffe151c77f1.txt
+          cgwfw diff --json --attach "inet filter" /etc/cgwfw/connections/
+          cgwfw diff vpn.txt || echo "apply would change the firewall"
 
         Exit status: 0 the kernel already matches, 1 apply would change something, 64/65/66/70/71/77 as apply.
         """

@@ -8,8 +8,7 @@ struct ProfilesCommand: ParsableCommand {
         commandName: "profiles",
         abstract: "List the built-in deployment profiles.",
         discussion: """
-        Profiles are YAML files found in $CGWFW_PROFILES_DIR, <prefix>/share/cgwfw/profiles or the
-        repository's Profiles/ directory. Use one with --profile NAME, or --profile PATH for your own file.
+        Profiles are YAML files found in $CGWFW_PROFILES_DIR, <prefix>/share/cgwfw/profiles or the repository's Profiles/ directory. Use one with --profile NAME, or --profile PATH for your own file.
 
         Examples:
           cgwfw profiles

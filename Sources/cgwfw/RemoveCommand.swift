@@ -7,9 +7,12 @@ struct RemoveCommand: ParsableCommand {
         commandName: "remove",
         abstract: "Remove exactly what cgwfw owns from the kernel (idempotent).",
         discussion: """
-        Standalone: deletes the table cgwfw owns (`inet cgwfw`, or --table). Attach mode (--attach or the
-        profile's attach): deletes only cgwfw's tagged jump rules and its `cgwfw-` chains and sets; the rest of
-        that table stays byte-identical. Running it again changes nothing and exits 0.
+        Standalone: deletes the table cgwfw owns (`inet cgwfw`, or --table). Attach mode (--attach or the profile's attach): deletes only cgwfw's tagged jump rules and its `cgwfw-` chains and sets; the rest of that table stays byte-identical. Running it again changes nothing and exits 0.
+
+        Examples:
+          cgwfw remove --dry-run
+          cgwfw remove
+          cgwfw remove --json --attach "inet filter"
         """
     )
 

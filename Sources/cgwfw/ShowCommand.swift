@@ -8,9 +8,12 @@ struct ShowCommand: ParsableCommand {
         commandName: "show",
         abstract: "Show cgwfw's rules in the kernel with packet/byte counters per rule and per peer pair.",
         discussion: """
-        Reads the live state over netlink. With counters on (profile key counters, the default) every rule
-        and every peer pair (set element) has its own counter, so you can see whether IKE from each AWS
-        endpoint arrives.
+        Reads the live state over netlink. With counters on (profile key counters, the default) every rule and every peer pair (set element) has its own counter, so you can see whether IKE from each AWS endpoint arrives.
+
+        Examples:
+          cgwfw show
+          cgwfw show --json
+          cgwfw show --attach "inet filter"
         """
     )
 
