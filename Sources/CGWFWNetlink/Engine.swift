@@ -30,7 +30,12 @@ public final class Engine {
     /// Render `diff.before`/`diff.after` (nft text of the owned objects); off saves time on big tables.
     public var renderText = true
     /// What the last `apply` made the kernel hold (or found it already holding).
-    public private(set) var lastApplied: DesiredState?
+    public var lastApplied: DesiredState? {
+        appliedState ?? appliedIntent.map { Lowering.desiredState(intent: $0.intent, target: $0.target) }
+    }
+    private var appliedState: DesiredState?
+    /// After `applyElementChanges`: lowered only when asked (commit-confirm), not on every apply.
+    private var appliedIntent: (intent: RuleIntent, target: ApplyTarget)?
 
     public init() throws(NetlinkError) {
         socket = try NetlinkSocket()
@@ -77,6 +82,61 @@ public final class Engine {
         return live
     }
 
+    /// The incremental fast path: `known` is the skeleton (no elements) of the last apply, equal to what
+    /// `intent` lowers to, and `changes` the element changes from its elements to the intent's. Commits
+    /// only those, guarded by the snapshot's generation. Returns nil, having written nothing, when the
+    /// kernel is not at that generation or moved before the commit: then `apply` does the general work.
+    /// The report has no `diff` text (`renderText` must be off). Standalone mode only.
+    public func applyElementChanges(intent: RuleIntent, target: ApplyTarget, known: OwnedSnapshot,
+                                    changes: [ElementLines.SetChange], dryRun: Bool)
+        throws(NetlinkError) -> (report: ApplyReport, generation: UInt32)? {
+        precondition(!renderText && changes.count == known.state.sets.count)
+        let table = target.table(for: intent)
+        let mode = target.mode(for: intent)
+        timings = []
+        snapshot = nil
+        var start = Self.now()
+        func lap(_ phase: String) {
+            let end = Self.now()
+            timings.append((phase, end - start))
+            start = end
+        }
+        guard let live = try liveFromSnapshot(known, table: table, mode: mode, hooks: Self.hooks(of: intent)) else {
+            return nil
+        }
+        lap("read")
+        var plan = Plan()
+        for (set, change) in zip(known.state.sets, changes) {
+            if !change.gone.isEmpty {
+                plan.operations.append(.deleteElements(set, change.gone))
+                plan.removed += change.gone.map { Describe.element(set, $0) }
+            }
+            if !change.added.isEmpty {
+                plan.operations.append(.addElements(set, change.added))
+                plan.added += change.added.map { Describe.element(set, $0) }
+            }
+        }
+        var report = makeReport(live: live, desired: known.state, plan: plan)
+        report.warnings = warnings(live: live, families: Set(intent.sets.filter { !$0.elements.isEmpty }.map(\.family)),
+                                   target: target)
+        lap("plan")
+        if dryRun { return (report, live.generation) }
+        if plan.isEmpty {
+            appliedState = nil
+            appliedIntent = (intent, target)
+            return (report, live.generation)
+        }
+        do {
+            try commit(plan, desired: known.state, generation: live.generation)
+        } catch .generationChanged {
+            return nil
+        }
+        lap("commit")
+        appliedState = nil
+        appliedIntent = (intent, target)
+        return (report, live.generation &+ 1 == 0 ? 1 : live.generation &+ 1)
+    }
+
     /// Makes the kernel match `intent` (or, with `dryRun`, says what that would change).
     /// - Parameter snapshot: what an earlier apply left; used only while the generation still matches.
     public func apply(intent: RuleIntent, target: ApplyTarget, dryRun: Bool,
@@ -115,19 +175,22 @@ public final class Engine {
                 plan = Planner.plan(live: live, desired: desired)
             }
             var report = makeReport(live: live, desired: desired, plan: plan)
-            report.warnings = warnings(live: live, desired: desired, target: target)
+            report.warnings = warnings(live: live, families: Set(desired.sets.filter { !$0.elements.isEmpty }.map(\.keyType.family)),
+                                       target: target)
             lap("plan")
             if dryRun { return report }
             let cookie = socket.networkNamespaceCookie()
             if plan.isEmpty {
-                lastApplied = desired
+                appliedState = desired
+                appliedIntent = nil
                 snapshot = cookie.map { OwnedSnapshot(netnsCookie: $0, generation: live.generation, state: desired) }
                 return report
             }
             do {
                 try commit(plan, desired: desired, generation: live.generation)
                 lap("commit")
-                lastApplied = desired
+                appliedState = desired
+                appliedIntent = nil
                 // One committed transaction moves the generation by exactly one (never to 0).
                 let next = live.generation &+ 1 == 0 ? 1 : live.generation &+ 1
                 snapshot = cookie.map { OwnedSnapshot(netnsCookie: $0, generation: next, state: desired) }
@@ -208,9 +271,9 @@ public final class Engine {
     }
 
     /// Standalone: another table's base chain on a hook cgwfw uses would drop what cgwfw accepts.
-    private func warnings(live: LiveState, desired: DesiredState, target: ApplyTarget) -> [String] {
+    /// - Parameter families: the address families of the sets that hold peers.
+    private func warnings(live: LiveState, families: Set<IPAddress.Family>, target: ApplyTarget) -> [String] {
         var result: [String] = []
-        let families = Set(desired.sets.filter { !$0.elements.isEmpty }.map(\.keyType.family))
         for foreign in live.foreignBaseChains {
             guard let base = foreign.chain.base else { continue }
             switch foreign.table.family {

@@ -259,6 +259,37 @@ final class ApplyCLITests: XCTestCase {
         XCTAssertEqual(packetsAfter, packetsBefore, "the unchanged pair's counter must survive")
     }
 
+    func testIncrementalApplyFromTheSnapshotLeavesWhatNftLeaves() throws {
+        // The text report needs no diff text, so apply compares the snapshot's element lines with the config's.
+        let ns = makeNamespace(), viaNft = makeNamespace()
+        XCTAssertEqual(try cgwfw(ns, ["apply", example.path]).status, 0)
+        let changed = try exampleWithOtherEndpoint()
+        let applied = try cgwfw(ns, ["apply", changed.path], environment: ["CGWFW_TIMING": "1"])
+        XCTAssertEqual(applied.status, 0, applied.stderr)
+        XCTAssertTrue(applied.stderr.contains("element-diff"), "the element-line path was not taken: \(applied.stderr)")
+        XCTAssertTrue(applied.stdout.contains("1 added, 1 removed (peers only"), applied.stdout)
+        XCTAssertTrue(applied.stdout.contains("- element pairs_ipv4 198.51.100.7 . 192.0.2.20 (vpn-0a1b2c3d4e5f67890 tunnel 2)"),
+                      applied.stdout)
+        XCTAssertTrue(applied.stdout.contains("+ element pairs_ipv4 198.51.100.7 . 192.0.2.30 (vpn-0a1b2c3d4e5f67890 tunnel 2)"),
+                      applied.stdout)
+        let compiled = try CLIRunner.run(["compile", "--target", "nftables", changed.path])
+        XCTAssertEqual(compiled.status, 0, compiled.stderr)
+        let script = scratch.appendingPathComponent("changed.nft")
+        try compiled.stdout.write(to: script, atomically: true, encoding: .utf8)
+        _ = nft(viaNft, "-f \(script.path)")
+        XCTAssertEqual(try ruleset(ns, zeroCounters: true), try ruleset(viaNft, zeroCounters: true))
+
+        // Back, forth again (each from the snapshot the last one wrote), then nothing to do.
+        XCTAssertEqual(try cgwfw(ns, ["apply", example.path]).status, 0)
+        XCTAssertEqual(try cgwfw(ns, ["apply", changed.path]).status, 0)
+        let again = try cgwfw(ns, ["apply", changed.path], environment: ["CGWFW_TIMING": "1"])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertTrue(again.stderr.contains("element-diff"), again.stderr)
+        XCTAssertEqual(again.stdout, "inet cgwfw: unchanged\n")
+        XCTAssertFalse(again.stderr.contains("commit"), "an unchanged apply committed: \(again.stderr)")
+        XCTAssertEqual(try ruleset(ns, zeroCounters: true), try ruleset(viaNft, zeroCounters: true))
+    }
+
     func testChangesByOthersBetweenAppliesAreSeenDespiteTheSnapshot() throws {
         let ns = makeNamespace()
         XCTAssertEqual(try cgwfw(ns, ["apply", example.path]).status, 0)
