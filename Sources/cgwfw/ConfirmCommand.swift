@@ -228,7 +228,7 @@ public enum CommitConfirmStore {
             handle.write(Data(line.utf8))
             try? handle.close()
         } else {
-            FileManager.default.createFile(atPath: logPath, contents: Data(line.utf8))
+            _ = FileManager.default.createFile(atPath: logPath, contents: Data(line.utf8))
         }
     }
 }
