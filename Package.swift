@@ -17,8 +17,7 @@ let package = Package(
         // Input formats -> connection model.
         .target(name: "CGWFWInput", dependencies: ["CGWFWModel"]),
         // Connection model + profile -> rule intent -> text backends.
-        .target(name: "CGWFWCompiler", dependencies: ["CGWFWModel", .product(name: "Yams", package: "Yams")],
-                resources: []),
+        .target(name: "CGWFWCompiler", dependencies: ["CGWFWModel", .product(name: "Yams", package: "Yams")]),
         // libnftnl + libmnl; the only C in the project.
         .systemLibrary(name: "CNftnl", pkgConfig: "libnftnl", providers: [.apt(["libnftnl-dev", "libmnl-dev"])]),
         .target(name: "CGWFWNetlink", dependencies: ["CGWFWModel", "CGWFWCompiler", "CNftnl"]),
@@ -27,7 +26,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "CGWFWInputTests", dependencies: ["CGWFWInput", "CGWFWModel"], exclude: ["Fixtures"]),
-        .testTarget(name: "CGWFWCompilerTests", dependencies: ["CGWFWCompiler", "CGWFWInput", "CGWFWModel"]),
+        .testTarget(name: "CGWFWCompilerTests", dependencies: ["CGWFWCompiler", "CGWFWInput", "CGWFWModel"],
+                    exclude: ["Fixtures", "Golden"]),
         .testTarget(name: "CGWFWNetlinkTests", dependencies: ["CGWFWNetlink", "CGWFWCompiler", "CGWFWInput", "CGWFWModel"]),
         .testTarget(name: "CLITests", dependencies: ["CGWFWModel"]),
     ]

@@ -56,8 +56,8 @@ final class ApplyCLITests: XCTestCase {
         process.environment = env
         let out = scratch.appendingPathComponent("out-\(UUID().uuidString)")
         let err = scratch.appendingPathComponent("err-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: out)
         process.standardError = try FileHandle(forWritingTo: err)
         process.standardInput = FileHandle.nullDevice
@@ -203,7 +203,7 @@ final class ApplyCLITests: XCTestCase {
         let monitor = Process()
         monitor.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
         monitor.arguments = ["netns", "exec", ns, "nft", "monitor"]
-        FileManager.default.createFile(atPath: events.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: events.path, contents: nil)
         monitor.standardOutput = try FileHandle(forWritingTo: events)
         try monitor.run()
         usleep(300_000)
