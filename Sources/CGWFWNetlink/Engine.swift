@@ -117,7 +117,7 @@ public final class Engine {
             }
         }
         var report = makeReport(live: live, desired: known.state, plan: plan)
-        report.warnings = warnings(live: live, families: Set(intent.sets.filter { !$0.elements.isEmpty }.map(\.family)),
+        report.warnings = CoexistenceWarnings.warnings(live: live, families: Set(intent.sets.filter { !$0.elements.isEmpty }.map(\.family)),
                                    target: target)
         lap("plan")
         if dryRun { return (report, live.generation) }
@@ -175,7 +175,7 @@ public final class Engine {
                 plan = Planner.plan(live: live, desired: desired)
             }
             var report = makeReport(live: live, desired: desired, plan: plan)
-            report.warnings = warnings(live: live, families: Set(desired.sets.filter { !$0.elements.isEmpty }.map(\.keyType.family)),
+            report.warnings = CoexistenceWarnings.warnings(live: live, families: Set(desired.sets.filter { !$0.elements.isEmpty }.map(\.keyType.family)),
                                        target: target)
             lap("plan")
             if dryRun { return report }
@@ -268,31 +268,6 @@ public final class Engine {
         return ApplyReport(changed: !plan.isEmpty, table: live.table.description, added: plan.added, removed: plan.removed,
                            diff: .init(before: before, after: plan.isEmpty ? before : after), warnings: [],
                            elementsOnly: !plan.isEmpty && !plan.structural, generation: live.generation)
-    }
-
-    /// Standalone: another table's base chain on a hook cgwfw uses would drop what cgwfw accepts.
-    /// - Parameter families: the address families of the sets that hold peers.
-    private func warnings(live: LiveState, families: Set<IPAddress.Family>, target: ApplyTarget) -> [String] {
-        var result: [String] = []
-        for foreign in live.foreignBaseChains {
-            guard let base = foreign.chain.base else { continue }
-            switch foreign.table.family {
-            case .ip: if !families.contains(.ipv4) { continue }
-            case .ip6: if !families.contains(.ipv6) { continue }
-            default: break
-            }
-            let why: String
-            if !base.policyAccept { why = "has policy drop" }
-            else if foreign.hasDropRule { why = "has drop/reject rules" }
-            else { continue }
-            let fix = target.attach == nil
-                ? "attach cgwfw to that table with --attach \"\(foreign.table)\" (profile key attach), or accept the AWS peers there"
-                : "accept the AWS peers in that table too"
-            result.append("table \(foreign.table) chain \(foreign.chain.name) (hook \(base.hook.rawValue), priority "
-                          + "\(base.priority)) \(why): an accept in table \(live.table) does not override a drop in another "
-                          + "table on the same hook, so IKE/ESP may still be dropped; \(fix)")
-        }
-        return result
     }
 
     // MARK: - Batch
