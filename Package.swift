@@ -17,18 +17,21 @@ let package = Package(
         // Input formats -> connection model.
         .target(name: "CGWFWInput", dependencies: ["CGWFWModel"]),
         // Connection model + profile -> rule intent -> text backends.
-        .target(name: "CGWFWCompiler", dependencies: ["CGWFWModel", .product(name: "Yams", package: "Yams")]),
+        .target(name: "CGWFWCompiler", dependencies: ["CGWFWModel", "CGWFWNftables", .product(name: "Yams", package: "Yams")]),
+        // Rule intent -> the typed nftables model (tables, chains, sets, rules as expressions) and its text.
+        // The one place that decides what any rule means in nftables; no C.
+        .target(name: "CGWFWNftables", dependencies: ["CGWFWModel"]),
         // libnftnl + libmnl; the only C in the project.
         .systemLibrary(name: "CNftnl", pkgConfig: "libnftnl", providers: [.apt(["libnftnl-dev", "libmnl-dev"])]),
-        .target(name: "CGWFWNetlink", dependencies: ["CGWFWModel", "CGWFWCompiler", "CNftnl"]),
+        .target(name: "CGWFWNetlink", dependencies: ["CGWFWModel", "CGWFWNftables", "CGWFWCompiler", "CNftnl"]),
         .executableTarget(name: "cgwfw", dependencies: [
-            "CGWFWModel", "CGWFWInput", "CGWFWCompiler", "CGWFWNetlink",
+            "CGWFWModel", "CGWFWInput", "CGWFWCompiler", "CGWFWNftables", "CGWFWNetlink",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "CGWFWInputTests", dependencies: ["CGWFWInput", "CGWFWModel"], exclude: ["Fixtures"]),
-        .testTarget(name: "CGWFWCompilerTests", dependencies: ["CGWFWCompiler", "CGWFWInput", "CGWFWModel"],
+        .testTarget(name: "CGWFWCompilerTests", dependencies: ["CGWFWCompiler", "CGWFWNftables", "CGWFWInput", "CGWFWModel"],
                     exclude: ["Fixtures", "Golden"]),
-        .testTarget(name: "CGWFWNetlinkTests", dependencies: ["CGWFWNetlink", "CGWFWCompiler", "CGWFWInput", "CGWFWModel"]),
+        .testTarget(name: "CGWFWNetlinkTests", dependencies: ["CGWFWNetlink", "CGWFWNftables", "CGWFWCompiler", "CGWFWInput", "CGWFWModel"]),
         .testTarget(name: "CLITests", dependencies: ["CGWFWModel"]),
     ]
 )

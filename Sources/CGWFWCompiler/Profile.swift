@@ -164,11 +164,13 @@ public struct Profile: Hashable, Sendable, Codable {
         if !Profile.isSafeName(table, maxLength: 24) {
             errors.append(("table", "'\(table)' is not a usable name (1–24 letters, digits, '_' or '-', starting with a letter)"))
         }
-        if let wanInterface, !Profile.isInterfaceName(wanInterface) {
-            errors.append(("wan_interface", "'\(wanInterface)' is not an interface name"))
+        if let wanInterface, let problem = InterfacePattern.problem(wanInterface) {
+            errors.append(("wan_interface", "'\(wanInterface)' is not an interface name: \(problem)"))
         }
-        for name in tunnelInterfaces where !Profile.isInterfaceName(name) {
-            errors.append(("tunnel_interfaces", "'\(name)' is not an interface name"))
+        for name in tunnelInterfaces {
+            if let problem = InterfacePattern.problem(name) {
+                errors.append(("tunnel_interfaces", "'\(name)' is not an interface name: \(problem)"))
+            }
         }
         if tunnelSelection == .interfaces && tunnelInterfaces.isEmpty && placement == .host {
             errors.append(("tunnel_interfaces", "tunnel_selection is interfaces but no tunnel_interfaces are named"))
@@ -199,9 +201,5 @@ public struct Profile: Hashable, Sendable, Codable {
     }
 
     /// Linux IFNAMSIZ is 16 (15 characters); `*` is nft's wildcard suffix.
-    static func isInterfaceName(_ text: String) -> Bool {
-        guard (1...15).contains(text.count) else { return false }
-        return text.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)
-            || "_-.@*".unicodeScalars.contains($0)) }
-    }
+    static func isInterfaceName(_ text: String) -> Bool { InterfacePattern.problem(text) == nil }
 }

@@ -1,4 +1,5 @@
 import CGWFWModel
+import CGWFWNftables
 
 /// What another firewall on the host does to cgwfw's rules, said as one warning per case with what to do.
 enum CoexistenceWarnings {

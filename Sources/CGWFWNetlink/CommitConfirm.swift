@@ -1,4 +1,5 @@
 import CGWFWModel
+import CGWFWNftables
 import Foundation
 import Glibc
 

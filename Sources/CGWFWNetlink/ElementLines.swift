@@ -1,5 +1,6 @@
 import CGWFWCompiler
 import CGWFWModel
+import CGWFWNftables
 import Glibc
 
 /// Set elements in the snapshot file's line format: per set a count line, then one `hexkey[<TAB>comment]`
@@ -139,10 +140,10 @@ public enum ElementLines {
         }
     }
 
-    /// The element comment exactly as `Lowering` stores it (`Lowering.nftString` of `Element.comment`).
+    /// The element comment exactly as `Lowering` stores it (`Lowering.elementComment`), written without building a String.
     private static func appendComment(_ element: PeerSet.Element, to out: inout [UInt8]) {
         guard element.origins.count == 1 else {
-            out += Lowering.nftString(element.comment).utf8
+            out += Lowering.elementComment(element).utf8
             return
         }
         let start = out.count
@@ -153,9 +154,9 @@ public enum ElementLines {
         } ?? false
         out += tunnelWord
         appendDecimal(element.origins[0].tunnel, to: &out)
-        if !plain || out.count - start > NftablesBackend.commentLimit {
+        if !plain || out.count - start > NftString.commentLimit {
             out.removeSubrange(start...)
-            out += Lowering.nftString(element.comment).utf8
+            out += Lowering.elementComment(element).utf8
         }
     }
 

@@ -1,4 +1,5 @@
 import CGWFWModel
+import CGWFWNftables
 internal import CNftnl
 import Glibc
 
@@ -255,16 +256,16 @@ public final class Engine {
 
     public static func ownedText(_ live: LiveState, counters: Bool) -> String {
         guard let state = restorable(live) else { return "" }
-        guard counters else { return Render.text(state) }
+        guard counters else { return NftText.table(state) }
         var ruleCounters: [RuleSpec: Counter] = [:]
         for rule in live.rules + live.jumps { if let c = rule.counter { ruleCounters[rule.spec] = c } }
         let elementCounters = Dictionary(live.sets.map { ($0.spec.name, $0.elementCounters) }, uniquingKeysWith: { a, _ in a })
-        return Render.text(state, elementCounters: elementCounters, ruleCounters: ruleCounters)
+        return NftText.table(state, elementCounters: elementCounters, ruleCounters: ruleCounters)
     }
 
     private func makeReport(live: LiveState, desired: DesiredState, plan: Plan) -> ApplyReport {
         let before = renderText ? Self.ownedText(live, counters: false) : ""
-        let after = !renderText || desired.chains.isEmpty && desired.sets.isEmpty ? "" : Render.text(desired)
+        let after = !renderText || desired.chains.isEmpty && desired.sets.isEmpty ? "" : NftText.table(desired)
         return ApplyReport(changed: !plan.isEmpty, table: live.table.description, added: plan.added, removed: plan.removed,
                            diff: .init(before: before, after: plan.isEmpty ? before : after), warnings: [],
                            elementsOnly: !plan.isEmpty && !plan.structural, generation: live.generation)
@@ -349,11 +350,11 @@ public final class Engine {
                 var flags = NLM_F_CREATE
                 if case .append = position { flags |= NLM_F_APPEND }
                 var anonymousIDs: [UInt32] = []
-                for case let .interfaceSet(names, key, _) in rule.exprs {
+                for case let .interfaceSet(patterns, key, _) in rule.exprs {
                     let id = UInt32(setIDs.count + 1)
                     setIDs["\(Expr.anonymousSetName)#\(id)"] = id
                     anonymousIDs.append(id)
-                    addInterfaceSet(batch, names: names, matching: key, id: id, table: table, rule: rule)
+                    addInterfaceSet(batch, patterns: patterns, matching: key, id: id, table: table, rule: rule)
                 }
                 batch.add(NFT_MSG_NEWRULE, family: family, flags: flags, object: Describe.rule(rule)) { nlh in
                     let r = Self.makeRule(rule, table: table, anonymousSetIDs: anonymousIDs)
@@ -402,19 +403,23 @@ public final class Engine {
         return s
     }
 
-    /// The anonymous constant set of one rule's `oifname { ... }`, as nft 1.0.6 creates it (same userdata).
-    private func addInterfaceSet(_ batch: Batch, names: [[UInt8]], matching key: Expr.MetaKey, id: UInt32,
+    /// The anonymous constant set of one rule's `oifname { ... }`, as nft 1.0.6 creates it (same flags,
+    /// size and userdata; an interval set when a wildcard is among the names).
+    private func addInterfaceSet(_ batch: Batch, patterns: [InterfacePattern], matching key: Expr.MetaKey, id: UInt32,
                                  table: TableRef, rule: RuleSpec) {
+        let elements = InterfaceSetElements.encode(patterns)
+        var flags = NFT_SET_ANONYMOUS.rawValue | NFT_SET_CONSTANT.rawValue
+        if InterfaceSetElements.isInterval(patterns) { flags |= NFT_SET_INTERVAL.rawValue }
         let s = nftnl_set_alloc()!
         defer { nftnl_set_free(s) }
         nftnl_set_set_str(s, UInt16(NFTNL_SET_TABLE.rawValue), table.name)
         nftnl_set_set_str(s, UInt16(NFTNL_SET_NAME.rawValue), Expr.anonymousSetName)
         nftnl_set_set_u32(s, UInt16(NFTNL_SET_FAMILY.rawValue), UInt32(table.family.nfproto))
-        nftnl_set_set_u32(s, UInt16(NFTNL_SET_FLAGS.rawValue), UInt32(NFT_SET_ANONYMOUS.rawValue | NFT_SET_CONSTANT.rawValue))
+        nftnl_set_set_u32(s, UInt16(NFTNL_SET_FLAGS.rawValue), UInt32(flags))
         nftnl_set_set_u32(s, UInt16(NFTNL_SET_KEY_TYPE.rawValue), 41)   // nft's ifname datatype
-        nftnl_set_set_u32(s, UInt16(NFTNL_SET_KEY_LEN.rawValue), 16)
+        nftnl_set_set_u32(s, UInt16(NFTNL_SET_KEY_LEN.rawValue), UInt32(InterfaceSetElements.keyLength))
         nftnl_set_set_u32(s, UInt16(NFTNL_SET_ID.rawValue), id)
-        nftnl_set_set_u32(s, UInt16(NFTNL_SET_DESC_SIZE.rawValue), UInt32(names.count))
+        nftnl_set_set_u32(s, UInt16(NFTNL_SET_DESC_SIZE.rawValue), UInt32(elements.count))
         // Key byte order "host", typeof `meta oifname`/`meta iifname` (expression type 9, meta key).
         let userdata: [UInt8] = [0, 4, 1, 0, 0, 0, 3, 14, 0, 4, 9, 0, 0, 0, 1, 6, 0, 4, UInt8(key.rawValue), 0, 0, 0]
         userdata.withUnsafeBytes { _ = nftnl_set_set_data(s, UInt16(NFTNL_SET_USERDATA.rawValue), $0.baseAddress, UInt32($0.count)) }
@@ -422,9 +427,10 @@ public final class Engine {
                   object: "interface set of \(Describe.rule(rule))") { nlh in
             nftnl_set_nlmsg_build_payload(nlh, s)
         }
-        for name in names {
+        for element in elements {
             let e = nftnl_set_elem_alloc()!
-            name.withUnsafeBytes { _ = nftnl_set_elem_set(e, UInt16(NFTNL_SET_ELEM_KEY), $0.baseAddress, UInt32($0.count)) }
+            element.key.withUnsafeBytes { _ = nftnl_set_elem_set(e, UInt16(NFTNL_SET_ELEM_KEY), $0.baseAddress, UInt32($0.count)) }
+            if element.intervalEnd { nftnl_set_elem_set_u32(e, UInt16(NFTNL_SET_ELEM_FLAGS), UInt32(NFT_SET_ELEM_INTERVAL_END.rawValue)) }
             nftnl_set_elem_add(s, e)
         }
         batch.add(NFT_MSG_NEWSETELEM, family: table.family.nfproto, flags: NLM_F_CREATE,

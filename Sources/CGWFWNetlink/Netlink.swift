@@ -1,4 +1,5 @@
 import CGWFWModel
+import CGWFWNftables
 internal import CNftnl
 import Glibc
 

@@ -1,4 +1,5 @@
 import CGWFWModel
+import CGWFWNftables
 import Glibc
 
 /// One step of a transaction, in the order the kernel must see it.

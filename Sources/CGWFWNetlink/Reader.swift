@@ -1,4 +1,5 @@
 import CGWFWModel
+import CGWFWNftables
 internal import CNftnl
 import Glibc
 
@@ -6,6 +7,8 @@ import Glibc
 public struct LiveSet: Sendable {
     public var spec: SetSpec
     public var elementCounters: [[UInt8]: Counter]
+    /// Per element of `spec`: whether it carries NFT_SET_ELEM_INTERVAL_END (interval sets only).
+    public var intervalEnds: [Bool] = []
 }
 
 /// A base chain of a table cgwfw does not own, and whether it may drop packets (for the conflict warning).
@@ -131,8 +134,15 @@ struct Reader {
                 guard case let .lookup(set, sreg, false) = exprs[i], set.hasPrefix("__set"),
                       case let .meta(key, _) = exprs[i - 1], key == .iifname || key == .oifname else { continue }
                 let definition = SetSpec(name: set, keyType: .address(.ipv4), counters: false, elements: [])
-                let names = try elements(of: table, set: definition).spec.elements.map(\.key)
-                exprs[i] = .interfaceSet(names: names.sorted { $0.lexicographicallyPrecedes($1) }, matching: key, sreg: sreg)
+                let live = try elements(of: table, set: definition)
+                let read = zip(live.spec.elements, live.intervalEnds).map {
+                    InterfaceSetElements.Element(key: $0.key, intervalEnd: $1)
+                }
+                if let patterns = InterfaceSetElements.decode(read) {
+                    exprs[i] = .interfaceSet(patterns: patterns, matching: key, sreg: sreg)
+                } else {
+                    exprs[i] = .other(name: "lookup \(set) (interface set cgwfw does not write)", verdict: nil)
+                }
             }
             result[r].spec.exprs = exprs
         }
@@ -193,6 +203,7 @@ struct Reader {
 
     private final class ElementCollector {
         var elements: [SetSpec.Element] = []
+        var intervalEnds: [Bool] = []
         var counters: [[UInt8]: Counter] = [:]
     }
 
@@ -224,6 +235,9 @@ struct Reader {
                     comment = Reader.commentFromUserdata(Array(UnsafeRawBufferPointer(start: data, count: Int(length))))
                 }
                 collector.elements.append(SetSpec.Element(key: key, comment: comment))
+                let flags = nftnl_set_elem_is_set(e, UInt16(NFTNL_SET_ELEM_FLAGS))
+                    ? nftnl_set_elem_get_u32(e, UInt16(NFTNL_SET_ELEM_FLAGS)) : 0
+                collector.intervalEnds.append(flags & UInt32(NFT_SET_ELEM_INTERVAL_END.rawValue) != 0)
                 if nftnl_set_elem_is_set(e, UInt16(NFTNL_SET_ELEM_EXPR)),
                    let expr = nftnl_set_elem_get(e, UInt16(NFTNL_SET_ELEM_EXPR), &length).map({ OpaquePointer($0) }),
                    case let (.counter, counter?) = Expr.decode(expr) {
@@ -234,7 +248,7 @@ struct Reader {
         }
         var spec = definition
         spec.elements = collector.elements
-        return LiveSet(spec: spec, elementCounters: collector.counters)
+        return LiveSet(spec: spec, elementCounters: collector.counters, intervalEnds: collector.intervalEnds)
     }
 
     /// Reads everything `read` needs; re-reads when the generation moved during the dumps.

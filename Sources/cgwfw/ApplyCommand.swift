@@ -2,6 +2,7 @@ import ArgumentParser
 import CGWFWCompiler
 import CGWFWModel
 import CGWFWNetlink
+import CGWFWNftables
 import Foundation
 import Glibc
 

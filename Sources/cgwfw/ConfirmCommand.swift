@@ -1,6 +1,7 @@
 import ArgumentParser
 import CGWFWModel
 import CGWFWNetlink
+import CGWFWNftables
 import Foundation
 import Glibc
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CGWFWModel
 import CGWFWNetlink
+import CGWFWNftables
 
 struct RemoveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

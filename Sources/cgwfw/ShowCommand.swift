@@ -1,6 +1,7 @@
 import ArgumentParser
 import CGWFWModel
 import CGWFWNetlink
+import CGWFWNftables
 import Foundation
 
 struct ShowCommand: ParsableCommand {
@@ -59,12 +60,12 @@ struct ShowCommand: ParsableCommand {
         }
         let rules = (live.jumps + live.rules).map { rule in
             RuleRow(chain: rule.spec.chain, tag: rule.spec.tag, comment: rule.spec.comment,
-                    rule: Engine.ruleText(rule.spec), packets: rule.counter?.packets, bytes: rule.counter?.bytes)
+                    rule: NftText.rule(rule.spec), packets: rule.counter?.packets, bytes: rule.counter?.bytes)
         }
         let elements = live.sets.flatMap { set in
             set.spec.elements.map { element in
                 let counter = set.elementCounters[element.key]
-                return ElementRow(set: set.spec.name, element: Engine.elementText(set.spec, element), comment: element.comment,
+                return ElementRow(set: set.spec.name, element: NftText.element(set.spec, element), comment: element.comment,
                                   packets: counter?.packets, bytes: counter?.bytes)
             }
         }

@@ -1,5 +1,6 @@
 @testable import CGWFWNetlink
 import CGWFWModel
+import CGWFWNftables
 import XCTest
 
 /// The element lines written straight from an intent are the lines of what `Lowering` builds, and the

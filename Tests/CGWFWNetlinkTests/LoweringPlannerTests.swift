@@ -1,5 +1,6 @@
 @testable import CGWFWNetlink
 import CGWFWModel
+import CGWFWNftables
 import XCTest
 
 /// No kernel needed: libnftnl objects round-trip through the typed expressions, and the planner's

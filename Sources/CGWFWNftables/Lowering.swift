@@ -1,4 +1,3 @@
-import CGWFWCompiler
 import CGWFWModel
 
 /// Where cgwfw's objects go: its own table, or regular chains inside an existing one.
@@ -29,23 +28,28 @@ public enum Lowering {
     /// The nft comment of a rule: its tag first, so apply finds its own rules by meaning. Cleaned and cut
     /// exactly as the nftables backend writes it, so both paths store the same bytes.
     public static func ruleComment(tag: String, comment: String, comments: Bool) -> String {
-        nftString(comments ? "\(tag): \(comment)" : tag)
+        NftString.clean(comments ? "\(tag): \(comment)" : tag)
     }
 
-    static func nftString(_ text: String) -> String {
-        // The common case, plain short ASCII, is already what the backend would write.
-        let plain = text.utf8.count <= NftablesBackend.commentLimit
-            && text.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
-        return plain ? text : String(NftablesBackend.quoted(text).dropFirst().dropLast())
+    /// The comment of a set element: the connections and tunnels it serves (`vpn-1 tunnel 2`), cleaned.
+    public static func elementComment(_ element: PeerSet.Element) -> String {
+        // Element.comment for the usual single origin, without its intermediate array (20,000 elements).
+        let comment = element.origins.count == 1
+            ? "\(element.origins[0].connection) tunnel \(element.origins[0].tunnel)"
+            : element.comment
+        return NftString.clean(comment)
     }
 
     /// The tag stored in a rule comment, or nil when the comment is not one of cgwfw's.
     public static func tag(fromComment comment: String) -> String {
-        if let colon = comment.range(of: ": ") { return String(comment[..<colon.lowerBound]) }
+        let bytes = Array(comment.utf8)
+        for index in bytes.indices.dropLast() where bytes[index] == UInt8(ascii: ":") && bytes[index + 1] == UInt8(ascii: " ") {
+            return String(decoding: bytes[..<index], as: UTF8.self)
+        }
         return comment
     }
 
-    static func hook(for role: IntentChain.Role) -> Hook {
+    public static func hook(for role: IntentChain.Role) -> Hook {
         switch role {
         case .input: return .input
         case .output: return .output
@@ -84,11 +88,7 @@ public enum Lowering {
                     elements.append(SetSpec.Element(key: key, comment: nil))
                     continue
                 }
-                // Element.comment for the usual single origin, without its intermediate array (20,000 elements).
-                let comment = element.origins.count == 1
-                    ? "\(element.origins[0].connection) tunnel \(element.origins[0].tunnel)"
-                    : element.comment
-                elements.append(SetSpec.Element(key: key, comment: nftString(comment)))
+                elements.append(SetSpec.Element(key: key, comment: elementComment(element)))
             }
             return SetSpec(name: setName(set.name), keyType: keyType, counters: intent.counters, elements: elements)
         }
@@ -149,10 +149,34 @@ public enum Lowering {
 
     static func be16(_ value: Int) -> [UInt8] { [UInt8(truncatingIfNeeded: value >> 8), UInt8(truncatingIfNeeded: value)] }
 
-    static func interfaceName(_ name: String) -> [UInt8] {
-        var bytes = Array(name.utf8.prefix(15))
-        bytes += [UInt8](repeating: 0, count: 16 - bytes.count)
-        return bytes
+    /// What nft compares an interface name with: the name padded with NULs to IFNAMSIZ (16) for an exact
+    /// name, only the prefix's bytes for a `name*` wildcard (measured: `nft --debug=netlink`).
+    static func interfaceBytes(_ pattern: InterfacePattern) -> [UInt8] {
+        let stem = Array(pattern.stem.utf8.prefix(InterfacePattern.maxLength))
+        return pattern.isWildcard ? stem : stem + [UInt8](repeating: 0, count: 16 - stem.count)
+    }
+
+    /// The patterns an interface list matches as nft would build them: valid names (checked when the profile
+    /// was resolved), without duplicates and without names a wildcard of the list already covers, in key order.
+    public static func interfacePatterns(_ names: [String]) -> [InterfacePattern] {
+        let patterns = Set(names.compactMap { try? InterfacePattern($0) })
+        let kept = patterns.filter { pattern in
+            !patterns.contains { $0.isWildcard && $0 != pattern && pattern.stem.hasPrefix($0.stem) }
+        }
+        return kept.sorted { interfaceKey($0).lexicographicallyPrecedes(interfaceKey($1)) }
+    }
+
+    /// The 16-byte key where a pattern's interval starts (for ordering and for interval sets).
+    public static func interfaceKey(_ pattern: InterfacePattern) -> [UInt8] {
+        let stem = Array(pattern.stem.utf8.prefix(InterfacePattern.maxLength))
+        return stem + [UInt8](repeating: 0, count: 16 - stem.count)
+    }
+
+    /// `iifname`/`oifname` matching one name, one wildcard, or several (an anonymous set, as nft builds it).
+    static func interfaceMatch(_ key: Expr.MetaKey, _ names: [String]) -> [Expr] {
+        let patterns = interfacePatterns(names)
+        if patterns.count == 1 { return metaMatch(key, interfaceBytes(patterns[0])) }
+        return [.meta(key, dreg: Expr.reg1), .interfaceSet(patterns: patterns, matching: key, sreg: Expr.reg1)]
     }
 
     static func metaMatch(_ key: Expr.MetaKey, _ data: [UInt8]) -> [Expr] {
@@ -188,7 +212,7 @@ public enum Lowering {
 
     static func wanMatch(_ intent: RuleIntent, _ direction: TrafficDirection) -> [Expr] {
         guard intent.placement == .gateway, let wan = intent.wanInterface else { return [] }
-        return metaMatch(direction == .inbound ? .iifname : .oifname, interfaceName(wan))
+        return interfaceMatch(direction == .inbound ? .iifname : .oifname, [wan])
     }
 
     /// The expression list of one rule.
@@ -247,10 +271,7 @@ public enum Lowering {
             }
             return metaMatch(.secpath, [1])
         case let .interfaces(names):
-            let key: Expr.MetaKey = direction == .intoTunnel ? .oifname : .iifname
-            if names.count == 1 { return metaMatch(key, interfaceName(names[0])) }
-            let sorted = Array(Set(names.map(interfaceName))).sorted { $0.lexicographicallyPrecedes($1) }
-            return [.meta(key, dreg: Expr.reg1), .interfaceSet(names: sorted, matching: key, sreg: Expr.reg1)]
+            return interfaceMatch(direction == .intoTunnel ? .oifname : .iifname, names)
         }
     }
 }

@@ -53,7 +53,7 @@ public struct TableRef: Hashable, Sendable, Codable, CustomStringConvertible {
 public enum Hook: String, Sendable, Codable {
     case prerouting, input, forward, output, postrouting
 
-    init?(number: UInt32) {
+    public init?(number: UInt32) {
         switch number {
         case 0: self = .prerouting
         case 1: self = .input
@@ -63,7 +63,7 @@ public enum Hook: String, Sendable, Codable {
         default: return nil
         }
     }
-    var number: UInt32 {
+    public var number: UInt32 {
         switch self {
         case .prerouting: return 0
         case .input: return 1
@@ -81,6 +81,12 @@ public struct ChainSpec: Hashable, Sendable, Codable {
         public var hook: Hook
         public var priority: Int32
         public var policyAccept: Bool
+        public init(type: String, hook: Hook, priority: Int32, policyAccept: Bool) {
+            self.type = type
+            self.hook = hook
+            self.priority = priority
+            self.policyAccept = policyAccept
+        }
     }
     public var name: String
     public var base: Base?
@@ -96,21 +102,21 @@ public struct SetSpec: Hashable, Sendable, Codable {
         case address(IPAddress.Family)
         case addressPair(IPAddress.Family)
 
-        var fieldLength: Int { family == .ipv4 ? 4 : 16 }
-        var family: IPAddress.Family {
+        public var fieldLength: Int { family == .ipv4 ? 4 : 16 }
+        public var family: IPAddress.Family {
             switch self { case let .address(f), let .addressPair(f): return f }
         }
-        var fieldCount: Int {
+        public var fieldCount: Int {
             if case .addressPair = self { return 2 }
             return 1
         }
-        var keyLength: Int { fieldLength * fieldCount }
+        public var keyLength: Int { fieldLength * fieldCount }
         /// nft's datatype ids: ipv4_addr 7, ipv6_addr 8; a concatenation shifts earlier fields by 6 bits.
-        var nftTypeID: UInt32 {
+        public var nftTypeID: UInt32 {
             let one: UInt32 = family == .ipv4 ? 7 : 8
             return fieldCount == 2 ? (one << 6) | one : one
         }
-        var nftTypeName: String {
+        public var nftTypeName: String {
             let one = family == .ipv4 ? "ipv4_addr" : "ipv6_addr"
             return fieldCount == 2 ? "\(one) . \(one)" : one
         }
@@ -149,6 +155,13 @@ public struct SetSpec: Hashable, Sendable, Codable {
     public var counters: Bool
     public var elements: [Element]
 
+    public init(name: String, keyType: KeyType, counters: Bool, elements: [Element]) {
+        self.name = name
+        self.keyType = keyType
+        self.counters = counters
+        self.elements = elements
+    }
+
     /// Everything but the elements: what forces a set to be recreated when it differs.
     public var definition: SetSpec {
         var copy = self
@@ -157,7 +170,7 @@ public struct SetSpec: Hashable, Sendable, Codable {
     }
 
     /// `198.51.100.7 . 192.0.2.10` for a key.
-    func keyText(_ key: [UInt8]) -> String {
+    public func keyText(_ key: [UInt8]) -> String {
         let length = keyType.fieldLength
         var fields: [String] = []
         var offset = 0
@@ -177,6 +190,13 @@ public struct RuleSpec: Hashable, Sendable, Codable {
     public var comment: String
     public var exprs: [Expr]
 
+    public init(chain: String, tag: String, comment: String, exprs: [Expr]) {
+        self.chain = chain
+        self.tag = tag
+        self.comment = comment
+        self.exprs = exprs
+    }
+
     public static func == (a: RuleSpec, b: RuleSpec) -> Bool {
         a.chain == b.chain && a.comment == b.comment && a.exprs == b.exprs
     }
@@ -192,6 +212,11 @@ public struct LiveRule: Sendable {
     public var spec: RuleSpec
     public var handle: UInt64
     public var counter: Counter?
+    public init(spec: RuleSpec, handle: UInt64, counter: Counter?) {
+        self.spec = spec
+        self.handle = handle
+        self.counter = counter
+    }
 }
 
 /// Everything cgwfw wants to exist, in one table.
@@ -204,6 +229,16 @@ public struct DesiredState: Sendable, Codable, Equatable {
     public var rules: [RuleSpec]
     /// Attach mode: the jump rules cgwfw puts at the top of the table's base chains.
     public var jumps: [RuleSpec]
+
+    public init(table: TableRef, mode: OwnershipMode, chains: [ChainSpec], sets: [SetSpec], rules: [RuleSpec],
+                jumps: [RuleSpec]) {
+        self.table = table
+        self.mode = mode
+        self.chains = chains
+        self.sets = sets
+        self.rules = rules
+        self.jumps = jumps
+    }
 }
 
 extension DesiredState {

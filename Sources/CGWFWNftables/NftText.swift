@@ -1,41 +1,50 @@
 import CGWFWModel
 
-/// nft-style text of cgwfw's owned objects, for `diff --json` before/after and `show`. Rendered from the
-/// typed expressions (the vocabulary cgwfw writes); anything else shows as `<name>`.
-enum Render {
-    static func text(_ state: DesiredState, elementCounters: [String: [[UInt8]: Counter]] = [:],
-                     ruleCounters: [RuleSpec: Counter] = [:]) -> String {
+/// The typed nftables model as nft text: what `compile` prints (after its prolog), and what `diff`,
+/// `show` and commit-confirm print of what the kernel holds. Printed from the expressions alone, in words
+/// that nft parses back into the very same expressions (the parity tests load this text with `nft -f`
+/// and compare the kernel's state with `cgwfw apply`'s); anything cgwfw does not write shows as `<name>`.
+public enum NftText {
+    public static func table(_ state: DesiredState, elementCounters: [String: [[UInt8]: Counter]] = [:],
+                             ruleCounters: [RuleSpec: Counter] = [:]) -> String {
         var out = "table \(state.table) {\n"
         if state.mode.isAttach { out += "\t# attach mode: only cgwfw's objects of this table are shown\n" }
+        var blocks: [String] = []
         for set in state.sets {
-            out += "\tset \(set.name) {\n\t\ttype \(set.keyType.nftTypeName)\n"
-            if set.counters { out += "\t\tcounter\n" }
+            var block = "\tset \(set.name) {\n\t\ttype \(set.keyType.nftTypeName)\n"
+            if set.counters { block += "\t\tcounter\n" }
             let sorted = set.elements.sorted { $0.key.lexicographicallyPrecedes($1.key) }
             if !sorted.isEmpty {
-                out += "\t\telements = {\n"
+                block.reserveCapacity(sorted.count * 64)
+                block += "\t\telements = {\n"
                 for (index, element) in sorted.enumerated() {
-                    out += "\t\t\t\(set.keyText(element.key))"
+                    block += "\t\t\t"
+                    block += set.keyText(element.key)
                     if let counter = elementCounters[set.name]?[element.key] {
-                        out += " counter packets \(counter.packets) bytes \(counter.bytes)"
+                        block += " counter packets \(counter.packets) bytes \(counter.bytes)"
                     }
-                    if let comment = element.comment { out += " comment \"\(comment)\"" }
-                    out += index == sorted.count - 1 ? "\n" : ",\n"
+                    if let comment = element.comment {
+                        block += " comment "
+                        block += NftString.quoted(comment)
+                    }
+                    block += index == sorted.count - 1 ? "\n" : ",\n"
                 }
-                out += "\t\t}\n"
+                block += "\t\t}\n"
             }
-            out += "\t}\n"
+            blocks.append(block + "\t}\n")
         }
         for chain in state.chains {
-            out += "\tchain \(chain.name) {\n"
+            var block = "\tchain \(chain.name) {\n"
             if let base = chain.base {
-                out += "\t\ttype \(base.type) hook \(base.hook.rawValue) priority \(base.priority); "
+                block += "\t\ttype \(base.type) hook \(base.hook.rawValue) priority \(priority(base.priority)); "
                     + "policy \(base.policyAccept ? "accept" : "drop");\n"
             }
             for rule in state.rules where rule.chain == chain.name {
-                out += "\t\t\(self.rule(rule, counter: ruleCounters[rule]))\n"
+                block += "\t\t\(self.rule(rule, counter: ruleCounters[rule]))\n"
             }
-            out += "\t}\n"
+            blocks.append(block + "\t}\n")
         }
+        out += blocks.joined(separator: "\n")
         let jumpChains = Array(Set(state.jumps.map(\.chain))).sorted()
         for chain in jumpChains {
             out += "\t# in base chain \(chain), first rule:\n"
@@ -46,9 +55,24 @@ enum Render {
         return out + "}\n"
     }
 
-    static func rule(_ rule: RuleSpec, counter: Counter?) -> String {
+    /// nft's names for the standard priorities of filter chains (what `nft list` prints), else the number.
+    static func priority(_ value: Int32) -> String {
+        switch value {
+        case 0: return "filter"
+        case -150: return "mangle"
+        case -300: return "raw"
+        case 50: return "security"
+        default: return "\(value)"
+        }
+    }
+
+    /// `198.51.100.7 . 192.0.2.10` for an element of `set`.
+    public static func element(_ set: SetSpec, _ element: SetSpec.Element) -> String { set.keyText(element.key) }
+
+    /// One rule: its expressions as nft words, then its comment.
+    public static func rule(_ rule: RuleSpec, counter: Counter? = nil) -> String {
         var words = expressions(rule.exprs, counter: counter)
-        if !rule.comment.isEmpty { words.append("comment \"\(rule.comment)\"") }
+        if !rule.comment.isEmpty { words.append("comment " + NftString.quoted(rule.comment)) }
         return words.joined(separator: " ")
     }
 
@@ -71,8 +95,7 @@ enum Render {
                 let opText = op == .eq ? "" : "!= "
                 switch key {
                 case .iifname, .oifname:
-                    let name = String(decoding: data.prefix { $0 != 0 }, as: UTF8.self)
-                    words.append("\(key == .iifname ? "iifname" : "oifname") \(opText)\"\(name)\"")
+                    words.append("\(key == .iifname ? "iifname" : "oifname") \(opText)\(interfaceText(data))")
                 // nft leaves out the protocol a following header match implies.
                 case .nfproto:
                     if case .payload(.network, _, _, _)? = at(2) { break }
@@ -105,8 +128,8 @@ enum Render {
             case let (.payload(.network, o1, l1, _), .payload(.network, o2, l2, _)?, .lookup(set, _, inverted)?):
                 words.append("\(field(o1, l1)) . \(field(o2, l2)) \(inverted ? "!= " : "")@\(set)")
                 i += 3
-            case let (.meta(key, _), .interfaceSet(names, _, _)?, _):
-                let list = names.map { "\"" + String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) + "\"" }
+            case let (.meta(key, _), .interfaceSet(patterns, _, _)?, _):
+                let list = patterns.map { NftString.quoted($0.description) }
                 words.append("\(key == .iifname ? "iifname" : "oifname") { \(list.joined(separator: ", ")) }")
                 i += 2
             case let (.payload(.network, o, l, _), .lookup(set, _, inverted)?, _):
@@ -146,6 +169,14 @@ enum Render {
         return words
     }
 
+    /// A compared interface name: padded to 16 bytes it is exact, shorter it is a `name*` prefix.
+    static func interfaceText(_ data: [UInt8]) -> String {
+        let name = String(decoding: data.prefix { $0 != 0 }, as: UTF8.self)
+        if data.count < 16 { return NftString.quoted(name + "*") }
+        // A literal asterisk in an exact name (written by hand): nft's escape keeps it from being a wildcard.
+        return String(NftString.quoted(name).flatMap { $0 == "*" ? ["\\", "*"] : [$0] })
+    }
+
     private static func field(_ offset: UInt32, _ length: UInt32) -> String {
         switch (offset, length) {
         case (12, 4): return "ip saddr"
@@ -163,9 +194,3 @@ extension String {
     }
 }
 
-extension Engine {
-    /// One rule as nft-style words (without counter values).
-    public static func ruleText(_ rule: RuleSpec) -> String { Render.rule(rule, counter: nil) }
-    /// `198.51.100.7 . 192.0.2.10` for an element of `set`.
-    public static func elementText(_ set: SetSpec, _ element: SetSpec.Element) -> String { set.keyText(element.key) }
-}
