@@ -49,9 +49,11 @@ enum CLIRunner {
         return binary
     }
 
-    /// Runs `cgwfw arguments…` with optional standard input; kills it after `timeout` seconds.
+    /// Runs `cgwfw arguments…` (or `executable arguments…`) with optional standard input; kills it after
+    /// `timeout` seconds.
     static func run(_ arguments: [String], stdin: Data? = nil, timeout: TimeInterval = 60,
-                    currentDirectory: URL? = nil, environment: [String: String]? = nil) throws -> CLIResult {
+                    currentDirectory: URL? = nil, environment: [String: String]? = nil,
+                    executable: URL? = nil) throws -> CLIResult {
         let binary = try requireBinary()
         let scratch = FileManager.default.temporaryDirectory
             .appendingPathComponent("cgwfw-cli-\(UUID().uuidString)", isDirectory: true)
@@ -74,7 +76,7 @@ enum CLIRunner {
         }
 
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = executable ?? binary
         process.arguments = arguments
         process.standardOutput = outHandle
         process.standardError = errHandle

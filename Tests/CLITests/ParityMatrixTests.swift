@@ -1,0 +1,181 @@
+import Foundation
+import XCTest
+
+/// What `compile` prints and what `apply` writes are the same kernel state, over a generated matrix:
+/// every nftables profile × placement × strict × NAT-T × the interface lists that placement uses × IPv4,
+/// IPv6 and several connections. For each case `nft -f` of `cgwfw compile` (one namespace) and
+/// `cgwfw apply` (another) must leave identical `nft -j list table` output (handles and counters aside),
+/// and `cgwfw diff` over what `nft -f` loaded must report nothing to change (exit 0).
+final class ParityMatrixTests: XCTestCase {
+    struct Case: CustomStringConvertible {
+        var flags: [String]
+        var inputs: [String]
+        var description: String { (flags + inputs.map { ($0 as NSString).lastPathComponent }).joined(separator: " ") }
+        /// The interface names and wildcards the flags give.
+        var interfaces: [String] {
+            zip(flags, flags.dropFirst()).filter { ["--tunnel-interface", "--wan-interface"].contains($0.0) }.map(\.1)
+        }
+    }
+
+    static let fixtures = CLIRunner.repoRoot.appendingPathComponent("Tests/CGWFWCompilerTests/Fixtures")
+
+    static var cases: [Case] {
+        let inputSets: [[String]] = [
+            ["gw1-vpn-a.xml"],                                     // IPv4, one connection
+            ["gw3-vpn-ipv6.xml"],                                  // IPv6 peers
+            ["gw1-vpn-a.xml", "gw1-vpn-b.xml", "gw2-vpn-c.xml", "gw3-vpn-ipv6.xml"],  // several, both families
+        ].map { $0.map { fixtures.appendingPathComponent($0).path } }
+        let hostInterfaces: [[String]] = [
+            [],
+            ["--tunnel-interface", "vti0"],
+            ["--tunnel-interface", "vti*"],
+            ["--tunnel-interface", "vti*", "--tunnel-interface", "ipsec0", "--tunnel-interface", "xfrm*"],
+        ]
+        let gatewayInterfaces: [[String]] = [[], ["--wan-interface", "eth0"], ["--wan-interface", "wan*"]]
+        var result: [Case] = []
+        for profile in ["linux-host", "linux-gateway"] {
+            for placement in ["host", "gateway"] {
+                for strict in ["--strict", "--no-strict"] {
+                    for natT in ["on", "off"] {
+                        for interfaces in placement == "host" ? hostInterfaces : gatewayInterfaces {
+                            for inputs in inputSets {
+                                let flags = ["--profile", profile, "--placement", placement, strict, "--nat-traversal", natT]
+                                result.append(Case(flags: flags + interfaces, inputs: inputs))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    func testCompiledTextAndApplyLeaveTheSameKernelStateAndDiffSeesNothing() throws {
+        try KernelNamespace.requireRoot()
+        let viaNft = try KernelNamespace(), viaNetlink = try KernelNamespace()
+        defer { viaNft.destroy(); viaNetlink.destroy() }
+        let script = viaNft.scratch.appendingPathComponent("compiled.nft")
+        var failures = 0
+        let cases = Self.cases
+        for testCase in cases {
+            viaNft.flush()
+            viaNetlink.flush()
+            let compiled = try CLIRunner.run(["compile", "--target", "nftables"] + testCase.flags + testCase.inputs)
+            guard compiled.status == 0 else {
+                XCTFail("\(testCase): compile exited \(compiled.status): \(compiled.stderr)"); failures += 1; continue
+            }
+            try compiled.stdout.write(to: script, atomically: true, encoding: .utf8)
+            let loaded = viaNft.shell("nft -f \(script.path)")
+            guard loaded.status == 0 else { XCTFail("\(testCase): nft -f refused the text: \(loaded.output)"); failures += 1; continue }
+            let applied = try viaNetlink.cgwfw(["apply"] + testCase.flags + testCase.inputs)
+            guard applied.status == 0 else {
+                XCTFail("\(testCase): apply exited \(applied.status): \(applied.stderr)"); failures += 1; continue
+            }
+            let fromText = try viaNft.tableJSON("inet cgwfw"), fromApply = try viaNetlink.tableJSON("inet cgwfw")
+            if fromText != fromApply {
+                XCTFail("\(testCase): nft -f and apply differ\n--- nft -f\n\(viaNft.shell("nft list table inet cgwfw").output)"
+                        + "\n--- apply\n\(viaNetlink.shell("nft list table inet cgwfw").output)")
+                failures += 1
+                continue
+            }
+            // Both paths print and write one model, so they could agree on a wrong lowering: also check that
+            // the kernel holds each interface as the operator wrote it (nft lists a literal asterisk as `\*`).
+            for name in testCase.interfaces where !fromApply.contains("\"\(name)\"") || fromApply.contains("\\\\*") {
+                XCTFail("\(testCase): the kernel does not match interface \(name) as given:\n\(viaNetlink.shell("nft list table inet cgwfw").output)")
+                failures += 1
+            }
+            let diff = try viaNft.cgwfw(["diff"] + testCase.flags + testCase.inputs)
+            if diff.status != 0 {
+                XCTFail("\(testCase): diff after nft -f exited \(diff.status):\n\(diff.stdout)\(diff.stderr)")
+                failures += 1
+            }
+            if failures > 5 { XCTFail("more than 5 failing cases: stopping"); return }
+        }
+        print("parity matrix: \(cases.count) cases, \(failures) failed")
+    }
+}
+
+/// A throwaway network namespace with its own scratch directory, for tests that drive the real kernel.
+final class KernelNamespace {
+    let name: String
+    let scratch: URL
+
+    static func requireRoot() throws {
+        guard geteuid() == 0 else { throw XCTSkip("needs root for network namespaces and nftables (geteuid() != 0)") }
+        _ = try CLIRunner.requireBinary()
+        guard Self.run("command -v nft && command -v ip").status == 0 else { throw XCTSkip("nft or ip (iproute2) not installed") }
+    }
+
+    init() throws {
+        name = "cgwfwp\(UInt32.random(in: 0..<UInt32.max))"
+        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("cgwfw-\(name)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        let created = Self.run("ip netns add \(name)")
+        guard created.status == 0 else { throw XCTSkip("cannot create a network namespace: \(created.output)") }
+    }
+
+    func destroy() {
+        _ = Self.run("ip netns pids \(name) | xargs -r kill; ip netns del \(name)")
+        try? FileManager.default.removeItem(at: scratch)
+    }
+
+    func flush() { _ = shell("nft flush ruleset") }
+
+    @discardableResult
+    static func run(_ command: String) -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        do { try process.run() } catch { return (127, "\(error)") }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// A shell command inside the namespace.
+    @discardableResult
+    func shell(_ command: String) -> (status: Int32, output: String) {
+        Self.run("ip netns exec \(name) sh -c '\(command.replacingOccurrences(of: "'", with: "'\\''"))'")
+    }
+
+    /// cgwfw inside the namespace, with its state files in the scratch directory.
+    func cgwfw(_ arguments: [String]) throws -> CLIResult {
+        let binary = try CLIRunner.requireBinary()
+        return try CLIRunner.run(["netns", "exec", name, binary.path] + arguments,
+                                 environment: ["CGWFW_RUN_DIR": scratch.appendingPathComponent("run").path],
+                                 executable: URL(fileURLWithPath: "/usr/sbin/ip"))
+    }
+
+    /// `nft -j list table T` as canonical JSON: handles removed (allocation order, not state), counters
+    /// zeroed, set elements sorted (hash sets list in hash order).
+    func tableJSON(_ table: String) throws -> String {
+        let listed = shell("nft -j list table \(table)")
+        guard listed.status == 0 else { return "(no table \(table)): \(listed.output)" }
+        return try Self.canonicalRuleset(listed.output)
+    }
+
+    static func canonicalRuleset(_ json: String) throws -> String {
+        func normalise(_ value: Any) -> Any {
+            if var dict = value as? [String: Any] {
+                dict.removeValue(forKey: "handle")
+                if dict["packets"] != nil, dict["bytes"] != nil { dict["packets"] = 0; dict["bytes"] = 0 }
+                for (key, inner) in dict { dict[key] = normalise(inner) }
+                if let elements = dict["elem"] as? [Any] {
+                    dict["elem"] = elements.map(normalise).sorted { canonical($0) < canonical($1) }
+                }
+                return dict
+            }
+            if let array = value as? [Any] { return array.map(normalise) }
+            return value
+        }
+        return canonical(normalise(try JSONSerialization.jsonObject(with: Data(json.utf8))))
+    }
+
+    static func canonical(_ value: Any) -> String {
+        let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed])
+        return String(decoding: data ?? Data(), as: UTF8.self)
+    }
+}
