@@ -439,7 +439,7 @@ public final class Engine {
         }
     }
 
-    private static func makeRule(_ rule: RuleSpec, table: TableRef, anonymousSetIDs: [UInt32] = []) -> OpaquePointer {
+    static func makeRule(_ rule: RuleSpec, table: TableRef, anonymousSetIDs: [UInt32] = []) -> OpaquePointer {
         let r = nftnl_rule_alloc()!
         nftnl_rule_set_str(r, UInt16(NFTNL_RULE_TABLE.rawValue), table.name)
         nftnl_rule_set_str(r, UInt16(NFTNL_RULE_CHAIN.rawValue), rule.chain)
