@@ -355,6 +355,16 @@ sys.exit(0 if any(eval(sys.argv[2], {"r": r}) for r in records) else 1)' "$WORK/
     return 1
 }
 
+wildcard_probe() { # wildcard_probe INTERFACE-FLAGS...: MSS clamp and DF clear with these interface flags
+    apply_rules cgw --profile linux-host "$@" --nat-traversal on "$CONFIG_V4" || return 1
+    capture_probes wildcard
+    probe wildcard 'r.get("sport") == 1460 and r["mss"] == 1379 and r["tcp_checksum_ok"]' ||
+        fail "with $*, SYN with MSS 1460 did not leave with MSS 1379" || return 1
+    probe wildcard 'r.get("dport") == 9 and not r["df"] and r["ip_checksum_ok"]' ||
+        fail "with $*, the DF datagram did not leave with DF clear" || return 1
+    log "$*: MSS 1460 -> 1379 and DF cleared on the wire"
+}
+
 case_mss_df() {
     initiate cgw t1 || fail "tunnel 1 did not come up" || return 1
     capture_probes baseline
@@ -375,6 +385,11 @@ case_mss_df() {
     probe clamped "r['src'] == '$VPC1' and r.get('mss') == 1379 and r['tcp_checksum_ok']" ||
         fail "SYN with MSS 1460 coming out of the tunnel did not reach lan with MSS 1379" || return 1
     log "into the tunnel: MSS 1460 -> 1379, 1200 kept, DF cleared, checksums valid; out of it: 1460 -> 1379"
+
+    # The same through interface wildcards (the TUN is ipsec0, so ipsec* stands for the usual vti*): one
+    # wildcard, then a list with wildcards (nft's interval set), each applied by cgwfw apply.
+    wildcard_probe --tunnel-interface 'ipsec*' || return 1
+    wildcard_probe --tunnel-interface 'vti*' --tunnel-interface 'ipsec*' || return 1
 
     apply_rules cgw --profile linux-host --tunnel-interface ipsec0 --nat-traversal on "$CONFIG_V4_SHA384" || return 1
     capture_probes clamped384
