@@ -12,7 +12,7 @@ public enum NetlinkDebugText {
         var out = ""
         for rule in state.rules {
             out += "chain \(rule.chain)\n"
-            let r = Engine.makeRule(rule, table: state.table)
+            let r = NetlinkKernel.makeRule(rule, table: state.table)
             defer { nftnl_rule_free(r) }
             out += expressionLines(printed(r, nftnl_rule_snprintf)).joined(separator: "\n") + "\n"
             for case let .interfaceSet(patterns, _, _) in rule.exprs {

@@ -3,7 +3,7 @@ import CGWFWNftables
 import Glibc
 
 /// One step of a transaction, in the order the kernel must see it.
-enum Operation {
+enum PlanStep {
     enum Position {
         case append
         case head
@@ -24,7 +24,7 @@ enum Operation {
 
 /// The transaction that makes live state equal desired state, with a human account of it.
 struct Plan {
-    var operations: [Operation] = []
+    var operations: [PlanStep] = []
     var added: [String] = []
     var removed: [String] = []
     /// True when rules or chains (not only set elements) change.

@@ -251,15 +251,14 @@ struct Reader {
         return LiveSet(spec: spec, elementCounters: collector.counters, intervalEnds: collector.intervalEnds)
     }
 
-    /// Reads everything `read` needs; re-reads when the generation moved during the dumps.
+    /// Reads everything `read` needs under one generation; throws `.generationChanged` when it moved during
+    /// the dumps (the engine's one retry loop reads again).
     /// - Parameter ownedContents: false skips the owned sets' elements and rules (the caller knows them).
     func read(table: TableRef, mode: OwnershipMode, hooks: Set<Hook>, ownedContents: Bool = true) throws(NetlinkError) -> LiveState {
-        for _ in 0..<5 {
-            let generation = try socket.generation()
-            let state = try readOnce(generation: generation, table: table, mode: mode, hooks: hooks, ownedContents: ownedContents)
-            if try socket.generation() == generation { return state }
-        }
-        throw .raceLost(attempts: 5)
+        let generation = try socket.generation()
+        let state = try readOnce(generation: generation, table: table, mode: mode, hooks: hooks, ownedContents: ownedContents)
+        guard try socket.generation() == generation else { throw .generationChanged }
+        return state
     }
 
     private func readOnce(generation: UInt32, table: TableRef, mode: OwnershipMode, hooks: Set<Hook>,

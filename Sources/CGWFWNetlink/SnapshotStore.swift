@@ -189,7 +189,7 @@ public enum SnapshotStore {
 }
 
 /// apply (or with `dryRun`, diff) with the snapshot of the last run; saves the new one.
-public func applyWithSnapshot(_ engine: Engine, intent: RuleIntent, target: ApplyTarget, dryRun: Bool) throws(NetlinkError) -> ApplyReport {
+public func applyWithSnapshot(_ engine: Engine, intent: RuleIntent, target: ApplyTarget, dryRun: Bool) throws(NetlinkError) -> ApplyOutcome {
     let table = target.table(for: intent)
     var start = Date()
     // The element-line path needs no diff text and the file of this namespace (standalone mode only).
@@ -205,33 +205,33 @@ public func applyWithSnapshot(_ engine: Engine, intent: RuleIntent, target: Appl
     let lines = sameSkeleton ? ElementLines.encode(intent) : nil
     let encoding = Date().timeIntervalSince(start)
     if let file, let skeleton, let lines,
-       let report = try applyElementChanges(engine, intent: intent, target: target, file: file, skeleton: skeleton,
-                                            lines: lines, dryRun: dryRun) {
+       let outcome = try applyElementChanges(engine, intent: intent, target: target, file: file, skeleton: skeleton,
+                                             lines: lines, dryRun: dryRun) {
         engine.recordTiming("snapshot-read", seconds: reading)
         engine.recordTiming("snapshot-skeleton", seconds: skeletonTime)
         engine.recordTiming("element-lines", seconds: encoding)
-        return report
+        return outcome
     }
     start = Date()
     let snapshot = SnapshotStore.load(table, expected: skeleton, namespace: engine.networkNamespaceCookie())
     let loading = Date().timeIntervalSince(start)
-    let report = try engine.apply(intent: intent, target: target, dryRun: dryRun, snapshot: snapshot)
+    let outcome = try engine.apply(intent: intent, target: target, dryRun: dryRun, snapshot: snapshot)
     engine.recordTiming("snapshot-skeleton", seconds: skeletonTime)
     if lines != nil { engine.recordTiming("element-lines", seconds: encoding) }
     engine.recordTiming("snapshot-load", seconds: reading + loading)
     if !dryRun {
         start = Date()
-        SnapshotStore.save(engine.snapshot, table, known: skeleton)
+        SnapshotStore.save(outcome.snapshot, table, known: skeleton)
         engine.recordTiming("snapshot-save", seconds: Date().timeIntervalSince(start))
     }
-    return report
+    return outcome
 }
 
 /// The fast path when the snapshot's skeleton is the intent's (only peers may differ): compares the intent's
 /// element `lines` with the file's and commits only the differing elements. Nil when it does not apply (then
 /// nothing was written).
 private func applyElementChanges(_ engine: Engine, intent: RuleIntent, target: ApplyTarget, file: SnapshotStore.File,
-                                 skeleton: SnapshotStore.Skeleton, lines: [UInt8], dryRun: Bool) throws(NetlinkError) -> ApplyReport? {
+                                 skeleton: SnapshotStore.Skeleton, lines: [UInt8], dryRun: Bool) throws(NetlinkError) -> ApplyOutcome? {
     var start = Date()
     let changes = file.bytes.withUnsafeBufferPointer { old in
         lines.withUnsafeBufferPointer { new in
@@ -241,14 +241,14 @@ private func applyElementChanges(_ engine: Engine, intent: RuleIntent, target: A
     let comparing = Date().timeIntervalSince(start)
     guard let changes else { return nil }
     let known = OwnedSnapshot(netnsCookie: file.netnsCookie, generation: file.generation, state: skeleton.state)
-    guard let (report, generation) = try engine.applyElementChanges(intent: intent, target: target, known: known,
-                                                                    changes: changes, dryRun: dryRun) else { return nil }
+    guard let outcome = try engine.applyElementChanges(intent: intent, target: target, known: known,
+                                                       changes: changes, dryRun: dryRun) else { return nil }
     engine.recordTiming("element-diff", seconds: comparing)
-    if !dryRun && report.changed {
+    if !dryRun && outcome.report.changed {
         start = Date()
-        SnapshotStore.write(target.table(for: intent), netnsCookie: file.netnsCookie, generation: generation,
+        SnapshotStore.write(target.table(for: intent), netnsCookie: file.netnsCookie, generation: outcome.generation,
                             json: skeleton.json, elements: lines)
         engine.recordTiming("snapshot-save", seconds: Date().timeIntervalSince(start))
     }
-    return report
+    return outcome
 }

@@ -50,7 +50,7 @@ struct ApplyCommand: ParsableCommand {
         let (intent, target) = try compileIntent(profileOptions: profileOptions, input: input)
         if dryRun {
             let report = try withEngine(renderText: json) { engine throws(NetlinkError) in
-                try applyWithSnapshot(engine, intent: intent, target: target, dryRun: true)
+                try applyWithSnapshot(engine, intent: intent, target: target, dryRun: true).report
             }
             try printReport(report, json: json, verb: "would change")
             return
@@ -98,11 +98,7 @@ func applyTarget(_ profile: Profile) throws -> ApplyTarget {
 /// Opens netlink, runs `body`, and turns netlink failures into a message and a sysexits code.
 func withEngine<T>(renderText: Bool = true, _ body: (Engine) throws(NetlinkError) -> T) throws -> T {
     do {
-        let engine = try Engine()
-        engine.renderText = renderText
-        if let hook = ProcessInfo.processInfo.environment["CGWFW_TEST_BEFORE_COMMIT"], !hook.isEmpty {
-            engine.beforeCommit = { runShell(hook) }
-        }
+        let engine = try Engine(renderText: renderText)
         let result = try body(engine)
         if ProcessInfo.processInfo.environment["CGWFW_TIMING"] == "1", !engine.timings.isEmpty {
             printError("cgwfw: timing: " + engine.timings.map { "\($0.phase) \(String(format: "%.1f", $0.seconds * 1000)) ms" }
@@ -113,18 +109,6 @@ func withEngine<T>(renderText: Bool = true, _ body: (Engine) throws(NetlinkError
         printError("cgwfw: \(error)")
         throw error.exitCode.exit
     }
-}
-
-/// The test seam's command (a concurrent writer between read and commit). posix_spawn, not Foundation's
-/// Process, which needs a run loop socket pair that may be unavailable at this point.
-func runShell(_ command: String) {
-    var pid: pid_t = 0
-    let arguments: [String] = ["/bin/sh", "-c", command]
-    var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-    defer { for p in argv { free(p) } }
-    guard posix_spawn(&pid, "/bin/sh", nil, nil, &argv, environ) == 0 else { return }
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
 }
 
 /// Human report (a review with +/− lines, colour on a TTY) or the JSON report.

@@ -102,7 +102,7 @@ enum CommitConfirmRunner {
                       renderText: Bool) throws -> ApplyReport {
         if confirmSeconds == nil && !FileManager.default.fileExists(atPath: CommitConfirmStore.pendingPath) {
             return try withEngine(renderText: renderText) { engine throws(NetlinkError) in
-                try applyWithSnapshot(engine, intent: intent, target: target, dryRun: false)
+                try applyWithSnapshot(engine, intent: intent, target: target, dryRun: false).report
             }
         }
         return try CommitConfirmStore.locked {
@@ -131,8 +131,9 @@ enum CommitConfirmRunner {
                                                        + "apply without --confirm first")
                     }
                 }
-                let report = try applyWithSnapshot(engine, intent: intent, target: target, dryRun: false)
-                if let seconds = confirmSeconds, report.changed || pending != nil, let applied = engine.lastApplied {
+                let outcome = try applyWithSnapshot(engine, intent: intent, target: target, dryRun: false)
+                let report = outcome.report
+                if let seconds = confirmSeconds, report.changed || pending != nil, let applied = outcome.applied?.desiredState {
                     startWatchdog(PendingConfirm(table: table, mode: mode, previous: previous, applied: applied,
                                                  deadline: Date().timeIntervalSince1970 + Double(seconds), watchdogPID: 0))
                 }

@@ -28,7 +28,7 @@ struct DiffCommand: ParsableCommand {
     func run() throws {
         let (intent, target) = try compileIntent(profileOptions: profileOptions, input: input)
         let report = try withEngine(renderText: json) { engine throws(NetlinkError) in
-            try applyWithSnapshot(engine, intent: intent, target: target, dryRun: true)
+            try applyWithSnapshot(engine, intent: intent, target: target, dryRun: true).report
         }
         try printReport(report, json: json, verb: "would change")
         if report.changed { throw SysExit.changesPending.exit }
