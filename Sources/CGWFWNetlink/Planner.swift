@@ -38,8 +38,9 @@ enum Describe {
         let origin = element.comment.map { " (\($0))" } ?? ""
         return "element \(set.name) \(set.keyText(element.key))\(origin)"
     }
+    /// The rule as nft text (also a rule somebody added by hand, without cgwfw's tag).
     static func rule(_ rule: RuleSpec) -> String {
-        "rule \(rule.chain) \(rule.comment.isEmpty ? "(untagged)" : rule.comment)"
+        "rule \(rule.chain): \(NftText.rule(rule))"
     }
     static func chain(_ name: String) -> String { "chain \(name)" }
     static func set(_ name: String) -> String { "set \(name)" }

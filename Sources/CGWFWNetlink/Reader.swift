@@ -176,15 +176,10 @@ struct Reader {
             let name = Self.string(nftnl_set_get_str(s, UInt16(NFTNL_SET_NAME.rawValue)))
             let flags = nftnl_set_get_u32(s, UInt16(NFTNL_SET_FLAGS.rawValue))
             guard flags & UInt32(NFT_SET_ANONYMOUS.rawValue) == 0, owned(name) else { return nil }
-            let keyType: SetSpec.KeyType
-            switch nftnl_set_get_u32(s, UInt16(NFTNL_SET_KEY_TYPE.rawValue)) {
-            case 7: keyType = .address(.ipv4)
-            case 8: keyType = .address(.ipv6)
-            case (7 << 6) | 7: keyType = .addressPair(.ipv4)
-            case (8 << 6) | 8: keyType = .addressPair(.ipv6)
-            // A set cgwfw would never write: it differs from any desired set, so apply recreates it.
-            default: keyType = .address(.ipv4); return SetSpec(name: name, keyType: keyType, counters: false,
-                                                                elements: [SetSpec.Element(key: [], comment: "foreign type")])
+            guard let keyType = SetSpec.KeyType(nftTypeID: nftnl_set_get_u32(s, UInt16(NFTNL_SET_KEY_TYPE.rawValue))) else {
+                // A set cgwfw would never write: it differs from any desired set, so apply recreates it.
+                return SetSpec(name: name, keyType: .address(.ipv4), counters: false,
+                               elements: [SetSpec.Element(key: [], comment: "foreign type")])
             }
             var counters = false
             if nftnl_set_is_set(s, UInt16(NFTNL_SET_EXPR.rawValue)),

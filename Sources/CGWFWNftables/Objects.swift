@@ -116,6 +116,12 @@ public struct SetSpec: Hashable, Sendable, Codable {
             let one: UInt32 = family == .ipv4 ? 7 : 8
             return fieldCount == 2 ? (one << 6) | one : one
         }
+        /// The key type a set with nft's datatype id `id` has, when it is one cgwfw writes.
+        public init?(nftTypeID id: UInt32) {
+            guard let found = [KeyType.address(.ipv4), .address(.ipv6), .addressPair(.ipv4), .addressPair(.ipv6)]
+                .first(where: { $0.nftTypeID == id }) else { return nil }
+            self = found
+        }
         public var nftTypeName: String {
             let one = family == .ipv4 ? "ipv4_addr" : "ipv6_addr"
             return fieldCount == 2 ? "\(one) . \(one)" : one

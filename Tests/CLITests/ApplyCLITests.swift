@@ -327,6 +327,18 @@ final class ApplyCLITests: XCTestCase {
 
     private func rulesetOfEmptyNamespace() throws -> String { try ruleset(makeNamespace()) }
 
+    func testDiffShowsTheNftTextOfEveryRuleItWouldRemoveAlsoAnUntaggedOne() throws {
+        let ns = makeNamespace()
+        XCTAssertEqual(try cgwfw(ns, ["apply", example.path]).status, 0)
+        _ = nft(ns, "add rule inet cgwfw input tcp dport 22 accept")
+        let diff = try cgwfw(ns, ["diff", try exampleWithOtherEndpoint().path])
+        XCTAssertEqual(diff.status, 1, diff.stderr)
+        XCTAssertTrue(diff.stdout.contains("- rule input: tcp dport 22 accept\n"), diff.stdout)
+        XCTAssertTrue(diff.stdout.contains("+ element pairs_ipv4 198.51.100.7 . 192.0.2.30 (vpn-0a1b2c3d4e5f67890 tunnel 2)"), diff.stdout)
+        let applied = try cgwfw(ns, ["apply", try exampleWithOtherEndpoint().path])
+        XCTAssertTrue(applied.stdout.contains("- rule input: tcp dport 22 accept"), applied.stdout)
+    }
+
     func testForeignTablesStayByteIdenticalAndTheConflictIsReported() throws {
         let ns = makeNamespace()
         try loadForeign(ns)
