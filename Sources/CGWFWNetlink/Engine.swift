@@ -161,6 +161,7 @@ public final class Engine {
                 throw .refused(object: "table \(table) (named by --attach / attach)", errno: ENOENT,
                                detail: "create it first, or run without --attach to let cgwfw own a table")
             }
+            if !target.adopt { try Self.refuseForeign(live) }
             var desired = Lowering.desiredState(intent: intent, target: target, attachedBaseChains: live.attachedBaseChains)
             lap("lower")
             var plan = Planner.plan(live: live, desired: desired)
@@ -205,9 +206,10 @@ public final class Engine {
     }
 
     /// Removes everything cgwfw owns in `table` (attach mode: its chains, sets and jumps only).
-    public func remove(table: TableRef, mode: OwnershipMode, dryRun: Bool) throws(NetlinkError) -> ApplyReport {
+    public func remove(table: TableRef, mode: OwnershipMode, dryRun: Bool, adopt: Bool = false) throws(NetlinkError) -> ApplyReport {
         try retryingRaces { _ throws(NetlinkError) -> ApplyReport in
             let live = try kernel.read(table: table, mode: mode, hooks: [], ownedContents: true)
+            if !adopt { try Self.refuseForeign(live) }
             var plan = Plan()
             Planner.removeAll(live: live, into: &plan)
             let empty = DesiredState.empty(table: table, mode: mode)
@@ -217,11 +219,31 @@ public final class Engine {
         }
     }
 
+    /// Objects of cgwfw's names that lack its marker: somebody else's, which cgwfw must not change or delete.
+    static func foreignObjects(_ live: LiveState) -> [String] {
+        if !live.mode.isAttach {
+            guard live.tableExists, !Ownership.isMarked(live.tableComment) else { return [] }
+            let chains = live.chains.map { chain -> String in
+                let rules = live.rules.filter { $0.spec.chain == chain.name }.count
+                let hook = chain.base.map { "hook \($0.hook.rawValue), policy \($0.policyAccept ? "accept" : "drop"), " } ?? ""
+                return "chain \(chain.name) (\(hook)\(rules) rule\(rules == 1 ? "" : "s"))"
+            }
+            return ["table \(live.table)"] + chains + live.sets.map { "set \($0.spec.name)" }
+        }
+        return live.chains.filter { !Ownership.isMarked($0.comment) }.map { "chain \($0.name)" }
+            + live.sets.filter { !Ownership.isMarked($0.spec.comment) }.map { "set \($0.spec.name)" }
+    }
+
+    static func refuseForeign(_ live: LiveState) throws(NetlinkError) {
+        let foreign = foreignObjects(live)
+        if !foreign.isEmpty { throw .foreign(table: live.table, objects: foreign) }
+    }
+
     /// The owned state as a value that `restore` can write back; nil when cgwfw owns nothing.
     public static func restorable(_ live: LiveState) -> DesiredState? {
         guard !live.ownsNothing else { return nil }
         return DesiredState(table: live.table, mode: live.mode, chains: live.chains, sets: live.sets.map(\.spec),
-                            rules: live.rules.map(\.spec), jumps: live.jumps.map(\.spec))
+                            rules: live.rules.map(\.spec), jumps: live.jumps.map(\.spec), tableComment: live.tableComment)
     }
 
     public static func ownedText(_ live: LiveState, counters: Bool) -> String {

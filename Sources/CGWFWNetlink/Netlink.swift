@@ -15,6 +15,8 @@ public enum NetlinkError: Error, CustomStringConvertible, Sendable {
     case system(String)
     /// The ruleset generation moved between read and commit (the kernel rejected the batch as a whole).
     case generationChanged
+    /// Objects of cgwfw's names that cgwfw did not create (no ownership marker): left alone.
+    case foreign(table: TableRef, objects: [String])
 
     public var description: String {
         switch self {
@@ -30,6 +32,10 @@ public enum NetlinkError: Error, CustomStringConvertible, Sendable {
             return "netlink: \(text)"
         case .generationChanged:
             return "the ruleset changed since cgwfw read it; nothing was applied"
+        case let .foreign(table, objects):
+            return "refusing to change \(objects.joined(separator: ", ")) (in table \(table)): cgwfw did not create "
+                + "\(objects.count == 1 ? "it" : "them") (no \"\(Ownership.marker)\" comment) and changes nothing it does not own; "
+                + "choose another --table, or pass --adopt to let cgwfw replace what is listed; nothing was applied"
         }
     }
 
@@ -40,6 +46,7 @@ public enum NetlinkError: Error, CustomStringConvertible, Sendable {
         case .raceLost: return .tempFail
         case .system: return .osError
         case .generationChanged: return .tempFail
+        case .foreign: return .dataError
         }
     }
 }

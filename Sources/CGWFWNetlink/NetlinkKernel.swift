@@ -44,6 +44,11 @@ final class NetlinkKernel: Kernel {
                     defer { nftnl_table_free(t) }
                     nftnl_table_set_str(t, UInt16(NFTNL_TABLE_NAME.rawValue), table.name)
                     nftnl_table_set_u32(t, UInt16(NFTNL_TABLE_FAMILY.rawValue), UInt32(family))
+                    if let comment = desired.tableComment {
+                        Self.userdataComment(comment, type: UInt8(NFTNL_UDATA_TABLE_COMMENT.rawValue)).withUnsafeBytes {
+                            _ = nftnl_table_set_data(t, UInt16(NFTNL_TABLE_USERDATA.rawValue), $0.baseAddress, UInt32($0.count))
+                        }
+                    }
                     nftnl_table_nlmsg_build_payload(nlh, t)
                 }
             case .deleteTable:
@@ -80,6 +85,11 @@ final class NetlinkKernel: Kernel {
                     nftnl_chain_set_str(c, UInt16(NFTNL_CHAIN_TABLE.rawValue), table.name)
                     nftnl_chain_set_str(c, UInt16(NFTNL_CHAIN_NAME.rawValue), chain.name)
                     nftnl_chain_set_u32(c, UInt16(NFTNL_CHAIN_FAMILY.rawValue), UInt32(family))
+                    if let comment = chain.comment {
+                        Self.userdataComment(comment, type: UInt8(NFTNL_UDATA_CHAIN_COMMENT.rawValue)).withUnsafeBytes {
+                            _ = nftnl_chain_set_data(c, UInt16(NFTNL_CHAIN_USERDATA.rawValue), $0.baseAddress, UInt32($0.count))
+                        }
+                    }
                     if let base = chain.base {
                         nftnl_chain_set_u32(c, UInt16(NFTNL_CHAIN_HOOKNUM.rawValue), base.hook.number)
                         nftnl_chain_set_s32(c, UInt16(NFTNL_CHAIN_PRIO.rawValue), base.priority)
@@ -135,8 +145,9 @@ final class NetlinkKernel: Kernel {
         try socket.commit(batch)
     }
 
-    private static func userdataComment(_ text: String) -> [UInt8] {
-        var bytes: [UInt8] = [0, UInt8(text.utf8.count + 1)]
+    /// A comment as nft stores it in userdata: TLV `type` (0 for rules, tables, chains, elements), NUL-terminated.
+    static func userdataComment(_ text: String, type: UInt8 = 0) -> [UInt8] {
+        var bytes: [UInt8] = [type, UInt8(text.utf8.count + 1)]
         bytes += Array(text.utf8) + [0]
         return bytes
     }
@@ -152,9 +163,10 @@ final class NetlinkKernel: Kernel {
         nftnl_set_set_u32(s, UInt16(NFTNL_SET_ID.rawValue), id)
         // The set userdata nft 1.0.6 writes (key byte order; for a concatenation also its typeof record),
         // byte for byte, so `nft list` shows both paths' sets the same way.
-        let userdata: [UInt8] = set.keyType.fieldCount > 1
+        var userdata: [UInt8] = set.keyType.fieldCount > 1
             ? [0, 4, 0, 0, 0, 0, 3, 8, 0, 4, 0x0d, 0, 0, 0, 1, 0]
             : [0, 4, 2, 0, 0, 0]
+        if let comment = set.comment { userdata += userdataComment(comment, type: UInt8(NFTNL_UDATA_SET_COMMENT.rawValue)) }
         userdata.withUnsafeBytes { _ = nftnl_set_set_data(s, UInt16(NFTNL_SET_USERDATA.rawValue), $0.baseAddress, UInt32($0.count)) }
         if set.counters { nftnl_set_add_expr(s, nftnl_expr_alloc("counter")) }
         return s

@@ -54,6 +54,7 @@ enum Planner {
         let liveChains = Dictionary(live.chains.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let liveSets = Dictionary(live.sets.map { ($0.spec.name, $0) }, uniquingKeysWith: { a, _ in a })
         let sameShape = live.tableExists
+            && live.tableComment == desired.tableComment
             && live.chains.count == desired.chains.count
             && desired.chains.allSatisfy { liveChains[$0.name] == $0 }
             && live.sets.count == desired.sets.count

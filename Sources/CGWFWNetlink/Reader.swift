@@ -23,6 +23,8 @@ public struct LiveState: Sendable {
     public var generation: UInt32
     public var table: TableRef
     public var tableExists: Bool
+    /// The table's comment (`Ownership.marker` when cgwfw created it).
+    public var tableComment: String?
     public var chains: [ChainSpec]
     public var sets: [LiveSet]
     /// Rules of cgwfw's chains, in chain order.
@@ -64,13 +66,26 @@ struct Reader {
         var spec: ChainSpec
     }
 
-    private func tables() throws(NetlinkError) -> [TableRef] {
+    private struct TableRow {
+        var table: TableRef
+        var comment: String?
+    }
+
+    private func tables() throws(NetlinkError) -> [TableRow] {
         let messages = try socket.request(type: UInt16(NFT_MSG_GETTABLE.rawValue), family: UInt8(AF_UNSPEC),
                                           flags: UInt16(NLM_F_DUMP))
         return parse(messages, alloc: { nftnl_table_alloc()! }, free: { nftnl_table_free($0) },
-                     parse: { nftnl_table_nlmsg_parse($0, $1) }) { t -> TableRef? in
+                     parse: { nftnl_table_nlmsg_parse($0, $1) }) { t -> TableRow? in
             guard let family = TableFamily(nfproto: nftnl_table_get_u32(t, UInt16(NFTNL_TABLE_FAMILY.rawValue))) else { return nil }
-            return TableRef(family: family, name: Self.string(nftnl_table_get_str(t, UInt16(NFTNL_TABLE_NAME.rawValue))))
+            let table = TableRef(family: family, name: Self.string(nftnl_table_get_str(t, UInt16(NFTNL_TABLE_NAME.rawValue))))
+            var comment: String?
+            var length: UInt32 = 0
+            if nftnl_table_is_set(t, UInt16(NFTNL_TABLE_USERDATA.rawValue)),
+               let data = nftnl_table_get_data(t, UInt16(NFTNL_TABLE_USERDATA.rawValue), &length) {
+                comment = Self.commentFromUserdata(Array(UnsafeRawBufferPointer(start: data, count: Int(length))),
+                                                   type: UInt8(NFTNL_UDATA_TABLE_COMMENT.rawValue))
+            }
+            return TableRow(table: table, comment: comment)
         }.compactMap { $0 }
     }
 
@@ -83,6 +98,11 @@ struct Reader {
             guard let family = TableFamily(nfproto: nftnl_chain_get_u32(c, UInt16(NFTNL_CHAIN_FAMILY.rawValue))) else { return nil }
             let table = TableRef(family: family, name: Self.string(nftnl_chain_get_str(c, UInt16(NFTNL_CHAIN_TABLE.rawValue))))
             var spec = ChainSpec(name: Self.string(nftnl_chain_get_str(c, UInt16(NFTNL_CHAIN_NAME.rawValue))))
+            var length: UInt32 = 0
+            if has(NFTNL_CHAIN_USERDATA), let data = nftnl_chain_get_data(c, UInt16(NFTNL_CHAIN_USERDATA.rawValue), &length) {
+                spec.comment = Self.commentFromUserdata(Array(UnsafeRawBufferPointer(start: data, count: Int(length))),
+                                                        type: UInt8(NFTNL_UDATA_CHAIN_COMMENT.rawValue))
+            }
             if has(NFTNL_CHAIN_HOOKNUM), let hook = Hook(number: nftnl_chain_get_u32(c, UInt16(NFTNL_CHAIN_HOOKNUM.rawValue))) {
                 spec.base = ChainSpec.Base(type: Self.string(nftnl_chain_get_str(c, UInt16(NFTNL_CHAIN_TYPE.rawValue))), hook: hook,
                                            priority: nftnl_chain_get_s32(c, UInt16(NFTNL_CHAIN_PRIO.rawValue)),
@@ -149,13 +169,13 @@ struct Reader {
         return result
     }
 
-    /// The comment (udata type 0, NUL-terminated) of a rule or set element.
-    static func commentFromUserdata(_ bytes: [UInt8]) -> String? {
+    /// The comment (udata TLV `type`, NUL-terminated) of a rule, set element, table, chain or set.
+    static func commentFromUserdata(_ bytes: [UInt8], type wanted: UInt8 = 0) -> String? {
         var offset = 0
         while offset + 2 <= bytes.count {
             let type = bytes[offset], length = Int(bytes[offset + 1])
             guard offset + 2 + length <= bytes.count else { return nil }
-            if type == 0 {
+            if type == wanted {
                 return String(decoding: bytes[(offset + 2)..<(offset + 2 + length)].prefix { $0 != 0 }, as: UTF8.self)
             }
             offset += 2 + length
@@ -187,7 +207,14 @@ struct Reader {
                 counters = Self.string(nftnl_expr_get_str(e, UInt16(NFTNL_EXPR_NAME))) == "counter"
             }
             let unusual = flags != 0 && flags & ~UInt32(NFT_SET_CONCAT.rawValue) != 0
-            return SetSpec(name: name, keyType: keyType, counters: counters && !unusual, elements: [])
+            var comment: String?
+            var length: UInt32 = 0
+            if nftnl_set_is_set(s, UInt16(NFTNL_SET_USERDATA.rawValue)),
+               let data = nftnl_set_get_data(s, UInt16(NFTNL_SET_USERDATA.rawValue), &length) {
+                comment = Self.commentFromUserdata(Array(UnsafeRawBufferPointer(start: data, count: Int(length))),
+                                                   type: UInt8(NFTNL_UDATA_SET_COMMENT.rawValue))
+            }
+            return SetSpec(name: name, keyType: keyType, counters: counters && !unusual, elements: [], comment: comment)
         }.compactMap { $0 }
         var result: [LiveSet] = []
         for definition in definitions {
@@ -260,9 +287,10 @@ struct Reader {
                           ownedContents: Bool) throws(NetlinkError) -> LiveState {
         let allTables = try tables()
         let allChains = try chains()
-        let exists = allTables.contains(table)
-        var state = LiveState(generation: generation, table: table, tableExists: exists, chains: [], sets: [], rules: [],
-                              jumps: [], attachedBaseChains: [], foreignBaseChains: [], mode: mode)
+        let row = allTables.first { $0.table == table }
+        let exists = row != nil
+        var state = LiveState(generation: generation, table: table, tableExists: exists, tableComment: row?.comment,
+                              chains: [], sets: [], rules: [], jumps: [], attachedBaseChains: [], foreignBaseChains: [], mode: mode)
         let prefix: String
         if case let .attach(p) = mode { prefix = p } else { prefix = "" }
         func owned(_ name: String) -> Bool { prefix.isEmpty || name.hasPrefix(prefix) }

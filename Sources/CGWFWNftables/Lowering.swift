@@ -7,9 +7,13 @@ public struct ApplyTarget: Sendable, Hashable {
     /// Attach mode: hook name → the base chain to jump from (default: every base chain on that hook).
     public var attachChains: [String: String]
 
-    public init(attach: TableRef? = nil, attachChains: [String: String] = [:]) {
+    /// Take over objects of cgwfw's names that lack its ownership marker (`--adopt`): they are replaced.
+    public var adopt: Bool
+
+    public init(attach: TableRef? = nil, attachChains: [String: String] = [:], adopt: Bool = false) {
         self.attach = attach
         self.attachChains = attachChains
+        self.adopt = adopt
     }
 
     public func table(for intent: RuleIntent) -> TableRef {
@@ -90,7 +94,8 @@ public enum Lowering {
                 }
                 elements.append(SetSpec.Element(key: key, comment: elementComment(element)))
             }
-            return SetSpec(name: setName(set.name), keyType: keyType, counters: intent.counters, elements: elements)
+            return SetSpec(name: setName(set.name), keyType: keyType, counters: intent.counters, elements: elements,
+                           comment: Ownership.marker)
         }
 
         var chains: [ChainSpec] = []
@@ -104,16 +109,16 @@ public enum Lowering {
                 let sources = attachedBaseChains.filter { $0.base?.hook == hook && (named == nil || $0.name == named) }
                 if sources.isEmpty {
                     // No base chain on this hook in the existing table: cgwfw's chain hooks in itself.
-                    chains.append(ChainSpec(name: name, base: baseChain(for: chain.role)))
+                    chains.append(ChainSpec(name: name, base: baseChain(for: chain.role), comment: Ownership.marker))
                 } else {
-                    chains.append(ChainSpec(name: name))
+                    chains.append(ChainSpec(name: name, comment: Ownership.marker))
                     for source in sources {
                         let tag = "\(prefix)jump-\(chain.role.rawValue)"
                         jumps.append(RuleSpec(chain: source.name, tag: tag, comment: tag, exprs: [.verdict(.jump(name))]))
                     }
                 }
             } else {
-                chains.append(ChainSpec(name: name, base: baseChain(for: chain.role)))
+                chains.append(ChainSpec(name: name, base: baseChain(for: chain.role), comment: Ownership.marker))
             }
             for rule in chain.rules {
                 rules.append(RuleSpec(chain: name, tag: rule.tag,
@@ -121,7 +126,8 @@ public enum Lowering {
                                       exprs: lower(rule.action, intent: intent, setName: setName)))
             }
         }
-        return DesiredState(table: table, mode: mode, chains: chains, sets: sets, rules: rules, jumps: jumps)
+        return DesiredState(table: table, mode: mode, chains: chains, sets: sets, rules: rules, jumps: jumps,
+                            tableComment: mode.isAttach ? nil : Ownership.marker)
     }
 
     /// How many bytes `address` takes in a set key.

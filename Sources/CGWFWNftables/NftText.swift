@@ -8,11 +8,13 @@ public enum NftText {
     public static func table(_ state: DesiredState, elementCounters: [String: [[UInt8]: Counter]] = [:],
                              ruleCounters: [RuleSpec: Counter] = [:]) -> String {
         var out = "table \(state.table) {\n"
+        if let comment = state.tableComment { out += "\tcomment \(NftString.quoted(comment))\n\n" }
         if state.mode.isAttach { out += "\t# attach mode: only cgwfw's objects of this table are shown\n" }
         var blocks: [String] = []
         for set in state.sets {
             var block = "\tset \(set.name) {\n\t\ttype \(set.keyType.nftTypeName)\n"
             if set.counters { block += "\t\tcounter\n" }
+            if let comment = set.comment { block += "\t\tcomment \(NftString.quoted(comment))\n" }
             let sorted = set.elements.sorted { $0.key.lexicographicallyPrecedes($1.key) }
             if !sorted.isEmpty {
                 block.reserveCapacity(sorted.count * 64)
@@ -39,6 +41,7 @@ public enum NftText {
                 block += "\t\ttype \(base.type) hook \(base.hook.rawValue) priority \(priority(base.priority)); "
                     + "policy \(base.policyAccept ? "accept" : "drop");\n"
             }
+            if let comment = chain.comment { block += "\t\tcomment \(NftString.quoted(comment))\n" }
             for rule in state.rules where rule.chain == chain.name {
                 block += "\t\t\(self.rule(rule, counter: ruleCounters[rule]))\n"
             }

@@ -90,9 +90,12 @@ public struct ChainSpec: Hashable, Sendable, Codable {
     }
     public var name: String
     public var base: Base?
-    public init(name: String, base: Base? = nil) {
+    /// The chain's comment: `Ownership.marker` on every chain cgwfw creates.
+    public var comment: String?
+    public init(name: String, base: Base? = nil, comment: String? = nil) {
         self.name = name
         self.base = base
+        self.comment = comment
     }
 }
 
@@ -160,12 +163,15 @@ public struct SetSpec: Hashable, Sendable, Codable {
     public var keyType: KeyType
     public var counters: Bool
     public var elements: [Element]
+    /// The set's comment: `Ownership.marker` on every set cgwfw creates.
+    public var comment: String?
 
-    public init(name: String, keyType: KeyType, counters: Bool, elements: [Element]) {
+    public init(name: String, keyType: KeyType, counters: Bool, elements: [Element], comment: String? = nil) {
         self.name = name
         self.keyType = keyType
         self.counters = counters
         self.elements = elements
+        self.comment = comment
     }
 
     /// Everything but the elements: what forces a set to be recreated when it differs.
@@ -235,9 +241,12 @@ public struct DesiredState: Sendable, Codable, Equatable {
     public var rules: [RuleSpec]
     /// Attach mode: the jump rules cgwfw puts at the top of the table's base chains.
     public var jumps: [RuleSpec]
+    /// Standalone: the table's comment, `Ownership.marker` (attach mode leaves the table's own alone).
+    public var tableComment: String?
 
     public init(table: TableRef, mode: OwnershipMode, chains: [ChainSpec], sets: [SetSpec], rules: [RuleSpec],
-                jumps: [RuleSpec]) {
+                jumps: [RuleSpec], tableComment: String? = nil) {
+        self.tableComment = tableComment
         self.table = table
         self.mode = mode
         self.chains = chains
@@ -254,6 +263,14 @@ extension DesiredState {
             rule.exprs.contains { if case .other = $0 { return true } else { return false } }
         }
     }
+}
+
+/// How cgwfw proves an object is its own: the comment it gives every table, chain and set it creates.
+/// apply, remove and commit-confirm change or delete nothing of cgwfw's names that lacks it (unless the
+/// operator adopts it with `--adopt`).
+public enum Ownership {
+    public static let marker = "managed by cgwfw"
+    public static func isMarked(_ comment: String?) -> Bool { comment == marker }
 }
 
 /// What cgwfw owns: a whole table (standalone) or `<prefix>-*` chains/sets plus tagged jumps (attach).

@@ -38,6 +38,9 @@ struct ApplyCommand: ParsableCommand {
     @Flag(help: "Apply even though a commit-confirm is pending (see above).")
     var force = false
 
+    @Flag(help: "Take over a table (or chains and sets) of cgwfw's names that cgwfw did not create: they are replaced.")
+    var adopt = false
+
     @OptionGroup var profileOptions: ProfileOptions
     @OptionGroup var input: ConfigInputOptions
 
@@ -47,7 +50,8 @@ struct ApplyCommand: ParsableCommand {
     }
 
     func run() throws {
-        let (intent, target) = try compileIntent(profileOptions: profileOptions, input: input)
+        var (intent, target) = try compileIntent(profileOptions: profileOptions, input: input)
+        target.adopt = adopt
         if dryRun {
             let report = try withEngine(renderText: json) { engine throws(NetlinkError) in
                 try applyWithSnapshot(engine, intent: intent, target: target, dryRun: true).report

@@ -22,11 +22,15 @@ struct DiffCommand: ParsableCommand {
     @Flag(help: "Print the report as JSON (changed, table, added, removed, diff {before, after}, warnings).")
     var json = false
 
+    @Flag(help: "As apply --adopt would: take over a table (or chains and sets) of cgwfw's names that cgwfw did not create: they are replaced.")
+    var adopt = false
+
     @OptionGroup var profileOptions: ProfileOptions
     @OptionGroup var input: ConfigInputOptions
 
     func run() throws {
-        let (intent, target) = try compileIntent(profileOptions: profileOptions, input: input)
+        var (intent, target) = try compileIntent(profileOptions: profileOptions, input: input)
+        target.adopt = adopt
         let report = try withEngine(renderText: json) { engine throws(NetlinkError) in
             try applyWithSnapshot(engine, intent: intent, target: target, dryRun: true).report
         }

@@ -23,6 +23,9 @@ struct RemoveCommand: ParsableCommand {
     @Flag(help: "Print the report as JSON (changed, table, added, removed, diff {before, after}, warnings).")
     var json = false
 
+    @Flag(help: "Also remove a table (or chains and sets) of cgwfw's names that cgwfw did not create.")
+    var adopt = false
+
     @OptionGroup var profileOptions: ProfileOptions
 
     func run() throws {
@@ -30,7 +33,7 @@ struct RemoveCommand: ParsableCommand {
         let target = try applyTarget(profile)
         let table = target.attach ?? TableRef(family: .inet, name: profile.table)
         let mode: OwnershipMode = target.attach == nil ? .standalone : .attach(prefix: "\(profile.table)-")
-        let report = try withEngine(renderText: json) { engine throws(NetlinkError) in try engine.remove(table: table, mode: mode, dryRun: dryRun) }
+        let report = try withEngine(renderText: json) { engine throws(NetlinkError) in try engine.remove(table: table, mode: mode, dryRun: dryRun, adopt: adopt) }
         try printReport(report, json: json, verb: dryRun ? "would remove" : "removed")
     }
 }

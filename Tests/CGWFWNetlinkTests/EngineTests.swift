@@ -160,3 +160,57 @@ final class EngineTests: XCTestCase {
         String(describing: operation).prefix { $0 != "(" }.description
     }
 }
+
+/// Ownership: nothing of cgwfw's names that cgwfw did not create is changed or deleted without --adopt.
+final class OwnershipTests: XCTestCase {
+    private let table = TableRef(family: .inet, name: "cgwfw")
+
+    private func foreignTable() -> FakeKernel {
+        let kernel = FakeKernel()
+        kernel.externalChange { tables in
+            var admin = FakeKernel.Table()
+            admin.chains = [ChainSpec(name: "input", base: .init(type: "filter", hook: .input, priority: 0, policyAccept: false))]
+            tables[TableRef(family: .inet, name: "cgwfw")] = admin
+        }
+        return kernel
+    }
+
+    func testAnUnmarkedTableIsRefusedByApplyAndRemoveAndLeftAsItIs() {
+        let kernel = foreignTable()
+        let before = kernel.state(of: table)
+        XCTAssertThrowsError(try Engine(kernel: kernel).apply(intent: sampleIntent(endpoints: ["192.0.2.10"]),
+                                                               target: ApplyTarget(), dryRun: false)) { error in
+            guard case let .foreign(_, objects)? = error as? NetlinkError else { return XCTFail("\(error)") }
+            XCTAssertEqual(objects, ["table inet cgwfw", "chain input (hook input, policy drop, 0 rules)"])
+            XCTAssertEqual((error as? NetlinkError)?.exitCode, .dataError)
+        }
+        XCTAssertThrowsError(try Engine(kernel: kernel).remove(table: table, mode: .standalone, dryRun: false))
+        XCTAssertTrue(kernel.commits.isEmpty)
+        XCTAssertEqual(kernel.state(of: table), before)
+    }
+
+    func testAdoptReplacesItAndMarksIt() throws {
+        let kernel = foreignTable()
+        let intent = sampleIntent(endpoints: ["192.0.2.10"])
+        let outcome = try Engine(kernel: kernel).apply(intent: intent, target: ApplyTarget(adopt: true), dryRun: false)
+        XCTAssertTrue(outcome.report.removed.contains("table inet cgwfw"))
+        XCTAssertEqual(kernel.state(of: table)?.tableComment, Ownership.marker)
+        XCTAssertEqual(kernel.state(of: table), Lowering.desiredState(intent: intent, target: ApplyTarget()))
+    }
+
+    func testAttachModeRefusesUnmarkedChainsOfItsPrefix() {
+        let kernel = FakeKernel()
+        let filter = TableRef(family: .inet, name: "filter")
+        kernel.externalChange { tables in
+            var admin = FakeKernel.Table()
+            admin.chains = [ChainSpec(name: "input", base: .init(type: "filter", hook: .input, priority: 0, policyAccept: false)),
+                            ChainSpec(name: "cgwfw-input")]
+            tables[filter] = admin
+        }
+        XCTAssertThrowsError(try Engine(kernel: kernel).apply(intent: sampleIntent(endpoints: ["192.0.2.10"]),
+                                                               target: ApplyTarget(attach: filter), dryRun: false)) { error in
+            guard case let .foreign(_, objects)? = error as? NetlinkError else { return XCTFail("\(error)") }
+            XCTAssertEqual(objects, ["chain cgwfw-input"])
+        }
+    }
+}

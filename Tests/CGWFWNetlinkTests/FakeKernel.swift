@@ -7,6 +7,7 @@ import CGWFWNftables
 /// plays another writer getting in between read and commit; `duringRead` one getting in during a dump.
 final class FakeKernel: Kernel {
     struct Table {
+        var comment: String?
         var chains: [ChainSpec] = []
         var sets: [String: SetSpec] = [:]
         var setOrder: [String] = []
@@ -39,7 +40,8 @@ final class FakeKernel: Kernel {
         reads.append((table, ownedContents))
         let start = generation
         duringRead?(self)
-        var state = LiveState(generation: start, table: table, tableExists: tables[table] != nil, chains: [], sets: [],
+        var state = LiveState(generation: start, table: table, tableExists: tables[table] != nil,
+                              tableComment: tables[table]?.comment, chains: [], sets: [],
                               rules: [], jumps: [], attachedBaseChains: [], foreignBaseChains: [], mode: mode)
         let prefix: String
         if case let .attach(p) = mode { prefix = p } else { prefix = "" }
@@ -70,6 +72,7 @@ final class FakeKernel: Kernel {
             switch operation {
             case .addTable:
                 exists = true
+                content.comment = desired.tableComment
             case .deleteTable:
                 content = Table()
                 exists = false
@@ -119,6 +122,6 @@ final class FakeKernel: Kernel {
         guard let content = tables[table] else { return nil }
         return DesiredState(table: table, mode: mode, chains: content.chains,
                             sets: content.setOrder.compactMap { content.sets[$0] },
-                            rules: content.rules.map(\.spec), jumps: [])
+                            rules: content.rules.map(\.spec), jumps: [], tableComment: content.comment)
     }
 }

@@ -17,7 +17,8 @@ final class LoweringPlannerTests: XCTestCase {
             handle += 1
             return LiveRule(spec: spec, handle: handle, counter: Counter(packets: 0, bytes: 0))
         }
-        return LiveState(generation: 7, table: desired.table, tableExists: true, chains: desired.chains,
+        return LiveState(generation: 7, table: desired.table, tableExists: true, tableComment: desired.tableComment,
+                         chains: desired.chains,
                          sets: desired.sets.map { LiveSet(spec: $0, elementCounters: [:]) }, rules: rules, jumps: [],
                          attachedBaseChains: [], foreignBaseChains: [], mode: desired.mode)
     }

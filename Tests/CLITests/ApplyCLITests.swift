@@ -302,7 +302,7 @@ final class ApplyCLITests: XCTestCase {
 
         // Another namespace with the same run directory (the snapshot belongs to the first one).
         let other = makeNamespace()
-        _ = nft(other, "add table inet cgwfw")
+        _ = nft(other, "add table inet cgwfw { comment \\\"managed by cgwfw\\\" \\; }")
         let changed = try exampleWithOtherEndpoint()
         let binary = try CLIRunner.requireBinary()
         let run = shell("CGWFW_RUN_DIR=\(scratch.appendingPathComponent("run-\(ns)").path) ip netns exec \(other) "
@@ -337,6 +337,24 @@ final class ApplyCLITests: XCTestCase {
         XCTAssertTrue(diff.stdout.contains("+ element pairs_ipv4 198.51.100.7 . 192.0.2.30 (vpn-0a1b2c3d4e5f67890 tunnel 2)"), diff.stdout)
         let applied = try cgwfw(ns, ["apply", try exampleWithOtherEndpoint().path])
         XCTAssertTrue(applied.stdout.contains("- rule input: tcp dport 22 accept"), applied.stdout)
+    }
+
+    func testATableOfTheSameNameThatCgwfwDidNotCreateIsRefusedUnlessAdopted() throws {
+        let ns = makeNamespace()
+        try loadForeign(ns)
+        let before = nft(ns, "list ruleset")
+        for command in [["apply", "--table", "filter", example.path], ["diff", "--table", "filter", example.path],
+                        ["remove", "--table", "filter"]] {
+            let refused = try cgwfw(ns, command)
+            XCTAssertEqual(refused.status, 65, "\(command): \(refused.stderr)")
+            XCTAssertTrue(refused.stderr.contains("table inet filter") && refused.stderr.contains("policy drop")
+                          && refused.stderr.contains("--adopt"), refused.stderr)
+        }
+        XCTAssertEqual(nft(ns, "list ruleset"), before, "a refused command changed the kernel")
+        let adopted = try cgwfw(ns, ["apply", "--table", "filter", "--adopt", example.path])
+        XCTAssertEqual(adopted.status, 0, adopted.stderr)
+        XCTAssertTrue(nft(ns, "list table inet filter").contains("comment \"managed by cgwfw\""))
+        XCTAssertEqual(try cgwfw(ns, ["remove", "--table", "filter"]).status, 0, "adopted: now cgwfw's own")
     }
 
     func testForeignTablesStayByteIdenticalAndTheConflictIsReported() throws {
@@ -419,7 +437,7 @@ final class ApplyCLITests: XCTestCase {
         // delete or change it, whoever asks.
         let holder = Process()
         holder.executableURL = URL(fileURLWithPath: "/bin/sh")
-        holder.arguments = ["-c", "(echo 'add table inet cgwfw { flags owner ; }'; sleep 30) | ip netns exec \(ns) nft -i"]
+        holder.arguments = ["-c", "(echo 'add table inet cgwfw { flags owner ; comment \"managed by cgwfw\" ; }'; sleep 30) | ip netns exec \(ns) nft -i"]
         holder.standardOutput = FileHandle.nullDevice
         try holder.run()
         defer { holder.terminate() }
