@@ -21,7 +21,7 @@ def swift_source():
         "enum BuiltInProfiles {",
         "    static let sources: [(name: String, yaml: String)] = [",
     ]
-    for path in sorted(PROFILES.glob("*.yaml")):
+    for path in sorted(PROFILES.glob("*.yaml"), key=lambda path: path.stem):
         text = path.read_text(encoding="utf-8")
         if DELIMITER in text or not text.endswith("\n"):
             sys.exit(f"{path}: cannot embed (contains {DELIMITER} or lacks a final newline)")

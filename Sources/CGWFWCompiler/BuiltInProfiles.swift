@@ -49,30 +49,6 @@ attach: null
 attach_chains: {}
 
 """#),
-        ("linux-host-iptables", #"""
-# linux-host-iptables — the customer gateway itself, for hosts managed with iptables / ip6tables.
-description: iptables-restore input for the Linux customer gateway itself (own CGWFW-* chains)
-target: iptables
-placement: host
-# Chain prefix: chains are CGWFW-INPUT, CGWFW-OUTPUT, CGWFW-TUNNEL (upper-cased).
-table: cgwfw
-wan_interface: null
-# iptables' policy match (-m policy --dir out --pol ipsec) selects tunnel traffic of policy-based IPsec.
-tunnel_selection: ipsec-policy
-tunnel_interfaces: []
-nat_traversal: auto
-behind_nat: false
-tcp_mss: auto
-# iptables has no target that clears DF: compile warns about it.
-clear_df: auto
-strict: false
-counters: true
-comments: true
-pf_dialect: openbsd
-attach: null
-attach_chains: {}
-
-"""#),
         ("linux-host", #"""
 # linux-host — the default profile: nftables on the customer gateway itself.
 # Every key is documented in the README ("Profiles"). Command-line flags override these values.
@@ -94,6 +70,30 @@ counters: true
 comments: true
 pf_dialect: openbsd
 # Set to e.g. "inet filter" to keep cgwfw's chains inside an existing table (cgwfw apply only).
+attach: null
+attach_chains: {}
+
+"""#),
+        ("linux-host-iptables", #"""
+# linux-host-iptables — the customer gateway itself, for hosts managed with iptables / ip6tables.
+description: iptables-restore input for the Linux customer gateway itself (own CGWFW-* chains)
+target: iptables
+placement: host
+# Chain prefix: chains are CGWFW-INPUT, CGWFW-OUTPUT, CGWFW-TUNNEL (upper-cased).
+table: cgwfw
+wan_interface: null
+# iptables' policy match (-m policy --dir out --pol ipsec) selects tunnel traffic of policy-based IPsec.
+tunnel_selection: ipsec-policy
+tunnel_interfaces: []
+nat_traversal: auto
+behind_nat: false
+tcp_mss: auto
+# iptables has no target that clears DF: compile warns about it.
+clear_df: auto
+strict: false
+counters: true
+comments: true
+pf_dialect: openbsd
 attach: null
 attach_chains: {}
 

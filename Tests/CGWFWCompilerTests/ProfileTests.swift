@@ -82,8 +82,8 @@ final class ProfileTests: XCTestCase {
     /// BuiltInProfiles.swift is generated from Profiles/*.yaml (`make profiles-source`); a stale copy fails here.
     func testBuiltInProfilesAreExactlyTheFilesInProfiles() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.profilesDirectory)
-            .filter { $0.hasSuffix(".yaml") }.sorted()
-        XCTAssertEqual(ProfileLoader.builtInNames, files.map { String($0.dropLast(5)) },
+            .filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(5)) }.sorted()
+        XCTAssertEqual(ProfileLoader.builtInNames, files,
                        "run `make profiles-source`")
         for (name, yaml) in BuiltInProfiles.sources {
             let text = try String(contentsOfFile: Self.profilesDirectory + "/\(name).yaml", encoding: .utf8)
