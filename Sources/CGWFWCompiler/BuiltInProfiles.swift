@@ -51,7 +51,7 @@ attach_chains: {}
 """#),
         ("linux-host", #"""
 # linux-host — the default profile: nftables on the customer gateway itself.
-# Every key is documented in the README ("Profiles"). Command-line flags override these values.
+# Every key is documented in docs/profiles.md and cgwfw-profile(5). Command-line flags override these values.
 description: nftables on the Linux customer gateway itself; MSS clamp and DF clear for policy-based IPsec
 target: nftables
 placement: host
