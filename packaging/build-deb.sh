@@ -27,6 +27,7 @@ find "$collection_dir" -type d -exec chmod 0755 {} + && find "$collection_dir" -
 doc=$stage/usr/share/doc/cgwfw
 install -d -m 0755 "$doc" "$stage/usr/share/lintian/overrides"
 install -m 0644 "$debian/copyright" "$doc/copyright"
+install -D -m 0644 "$here/../Examples/generic-example.txt" "$doc/examples/generic-example.txt"
 gzip -9nc "$debian/changelog" > "$doc/changelog.gz" && chmod 0644 "$doc/changelog.gz"
 install -m 0644 "$debian/lintian-overrides" "$stage/usr/share/lintian/overrides/cgwfw"
 

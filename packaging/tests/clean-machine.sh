@@ -8,10 +8,10 @@
 #
 # The debootstrap root is cached in CACHE_DIR (default /var/cache/cgwfw-test) and never modified: each run
 # works on an overlay (or a copy) of it, so reruns take seconds. Root only; skips with a reason otherwise.
-set -euo pipefail
+# No pipefail: `cmd | grep -q` must take grep's answer, not the SIGPIPE cmd may get when grep stops early.
+set -eu
 deb=$(realpath "$1")
 cache=${2:-/var/cache/cgwfw-test}
-repo=$(cd "$(dirname "$0")/../.." && pwd)
 
 if [ "$(id -u)" != 0 ]; then
     echo "SKIP clean-machine: needs root (debootstrap, chroot, mounts, network namespaces)"
@@ -95,7 +95,8 @@ package_version=$(in_root dpkg-query -W -f '${Version}' cgwfw)
     || fail "cgwfw --version says '$version', the package is $package_version"
 
 # ---- check, compile, profiles ----
-install -m 0600 "$repo/Examples/generic-example.txt" "$root/etc/cgwfw/connections/vpn-example.txt"
+# The example the package installs (the README's quick start), copied as an operator would.
+in_root install -m 0600 /usr/share/doc/cgwfw/examples/generic-example.txt /etc/cgwfw/connections/vpn-example.txt
 in_root cgwfw check /etc/cgwfw/connections/vpn-example.txt > "$work/check.out" 2>&1 \
     && grep -q 'vpn-' "$work/check.out" && pass "cgwfw check" || { cat "$work/check.out" >&2; fail "cgwfw check"; }
 if in_root cgwfw compile --target nftables /etc/cgwfw/connections/vpn-example.txt > "$root/tmp/rules.nft" 2>/dev/null \
