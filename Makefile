@@ -142,7 +142,7 @@ e2e: build
 	CGWFW=$(BIN) e2e/run.sh
 
 # ---- the Debian package (issue 11): packaging/build-deb.sh stages `make install` under /usr and packs it ----
-DEB_PACKAGES += dpkg-dev fakeroot lintian debootstrap shellcheck pyflakes3
+DEB_PACKAGES += dpkg-dev lintian debootstrap shellcheck pyflakes3 man-db
 DEB_ARCH = $(shell dpkg --print-architecture)
 DEB := cgwfw_$(VERSION)_$(DEB_ARCH).deb
 DEB_STAGE := .build/deb/root
