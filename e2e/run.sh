@@ -290,8 +290,7 @@ EOF
         "mount --make-rprivate / && mount --bind $d/run /run && exec /usr/lib/ipsec/charon" \
         >"$d/charon.out" 2>&1 &
     echo $! >"$d/pid"
-    local i
-    for i in $(seq 50); do [ -S "$d/charon.vici" ] && break; sleep 0.1; done
+    for _ in $(seq 50); do [ -S "$d/charon.vici" ] && break; sleep 0.1; done
     { swan "$n" --load-creds --file "$d/swanctl.conf" && swan "$n" --load-conns --file "$d/swanctl.conf"; } \
         >"$d/load.out" 2>&1 || { grep -v "^plugin" "$d/load.out"; return 1; }
 }

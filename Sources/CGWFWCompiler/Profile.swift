@@ -1,7 +1,7 @@
 import CGWFWModel
 
 /// A deployment profile: where the rules live and how they are written. Built-in ones are YAML files in
-/// `Profiles/`; every key is documented in the README and in `Profile.keys`.
+/// `Profiles/`; every key is documented in docs/profiles.md, cgwfw-profile(5) and `Profile.keys`.
 public struct Profile: Hashable, Sendable, Codable {
     public enum Target: String, Sendable, Codable, CaseIterable {
         case nftables, iptables, ip6tables, pf, json
@@ -137,7 +137,7 @@ public struct Profile: Hashable, Sendable, Codable {
     /// The name of the profile used when none is given.
     public static let defaultName = "linux-host"
 
-    /// Every key a profile file may contain, with the values it accepts (for messages and the README).
+    /// Every key a profile file may contain, with the values it accepts (for messages; cgwfw-profile(5) lists the same keys).
     public static let keys: [(key: String, values: String)] = [
         ("description", "one line of text"),
         ("target", Target.allCases.map(\.rawValue).joined(separator: " | ")),

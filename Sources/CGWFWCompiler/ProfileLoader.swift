@@ -13,86 +13,60 @@ public struct ProfileError: Error, CustomStringConvertible {
     public var description: String { diagnostics.all.map(\.description).joined(separator: "\n") }
 }
 
-/// Finds built-in profiles and reads profile files.
+/// Finds profiles by name and reads profile files. A name is looked up in the operator's directory first, then
+/// among the built-ins compiled into the binary (from the repository's `Profiles/`), so a copied binary works
+/// anywhere and nothing in the environment can steer which rules a root process loads.
 public enum ProfileLoader {
-    /// Environment variable naming a directory of profiles, searched first.
-    public static let directoryVariable = "CGWFW_PROFILES_DIR"
+    /// The operator's profiles: `NAME.yaml` here is used for `--profile NAME`, ahead of a built-in of that name.
+    public static let operatorDirectory = "/etc/cgwfw/profiles"
 
-    /// Where built-in profiles may live, in search order: `$CGWFW_PROFILES_DIR`, `<prefix>/share/cgwfw/profiles`
-    /// next to the installed executable, and the repository's `Profiles/` found by walking up from the executable.
-    public static func searchDirectories(environment: [String: String] = ProcessInfo.processInfo.environment,
-                                         executable: String? = executablePath()) -> [String] {
-        var directories: [String] = []
-        if let fromEnvironment = environment[directoryVariable], !fromEnvironment.isEmpty {
-            directories.append(fromEnvironment)
-        }
-        if let executable {
-            var directory = URL(fileURLWithPath: executable).deletingLastPathComponent().standardizedFileURL
-            directories.append(directory.deletingLastPathComponent().appendingPathComponent("share/cgwfw/profiles").path)
-            while directory.path != "/" {
-                directories.append(directory.appendingPathComponent("Profiles").path)
-                directory = directory.deletingLastPathComponent()
-            }
-        }
-        return directories
-    }
+    /// Names of the profiles compiled into the binary, sorted.
+    public static var builtInNames: [String] { BuiltInProfiles.sources.map(\.name) }
 
-    /// The running executable, resolved through symlinks (so a symlink in /usr/local/bin still finds its prefix).
-    public static func executablePath() -> String? {
-        if let resolved = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            return resolved
-        }
-        return Bundle.main.executablePath
-    }
-
-    /// The first search directory that holds the default profile.
-    public static func builtInDirectory(environment: [String: String] = ProcessInfo.processInfo.environment,
-                                        executable: String? = executablePath()) -> String? {
-        searchDirectories(environment: environment, executable: executable).first { directory in
-            FileManager.default.fileExists(atPath: directory + "/" + Profile.defaultName + ".yaml")
-        }
-    }
-
-    /// Built-in profiles, sorted by name. Unreadable or invalid ones are reported, not hidden.
-    public static func builtIns() throws(ProfileError) -> [Profile] {
-        guard let directory = builtInDirectory() else { throw notFoundError(nil) }
+    /// Every profile a name can select: the built-ins and the operator's, sorted by name, the operator's file
+    /// winning. Invalid ones are reported, not hidden.
+    public static func available(operatorDirectory: String = operatorDirectory) throws(ProfileError) -> [Profile] {
         var profiles: [Profile] = []
-        for name in (try? builtInNames()) ?? [] {
-            profiles.append(try load(path: directory + "/" + name + ".yaml", name: name))
+        for name in availableNames(operatorDirectory: operatorDirectory) {
+            profiles.append(try load(name: name, operatorDirectory: operatorDirectory))
         }
         return profiles
     }
 
-    /// `--profile` value: a path when it contains `/` or ends in `.yaml`/`.yml`, else a built-in name.
-    public static func load(nameOrPath: String) throws(ProfileError) -> Profile {
+    /// `--profile` value: a path when it contains `/` or ends in `.yaml`/`.yml`, else a profile name.
+    public static func load(nameOrPath: String, operatorDirectory: String = operatorDirectory) throws(ProfileError) -> Profile {
         if nameOrPath.contains("/") || nameOrPath.hasSuffix(".yaml") || nameOrPath.hasSuffix(".yml") {
             return try load(path: nameOrPath, name: nameOrPath)
         }
-        guard Profile.isSafeName(nameOrPath, maxLength: 64) else { throw notFoundError(nameOrPath) }
-        guard let directory = builtInDirectory(),
-              FileManager.default.fileExists(atPath: directory + "/" + nameOrPath + ".yaml") else {
-            throw notFoundError(nameOrPath)
-        }
-        return try load(path: directory + "/" + nameOrPath + ".yaml", name: nameOrPath)
+        return try load(name: nameOrPath, operatorDirectory: operatorDirectory)
     }
 
-    private static func notFoundError(_ name: String?) -> ProfileError {
-        var diagnostics = Diagnostics()
-        let available = (try? builtInNames()) ?? []
-        if let name {
-            diagnostics.error("no built-in profile named '\(name)'"
-                + (available.isEmpty ? "" : "; available: " + available.joined(separator: ", "))
-                + " (or give a path to a .yaml file)")
-        } else {
-            diagnostics.error("cannot find the built-in profiles directory; set \(directoryVariable)")
+    /// `operatorDirectory/NAME.yaml` when it exists, else the built-in profile of that name.
+    public static func load(name: String, operatorDirectory: String = operatorDirectory) throws(ProfileError) -> Profile {
+        guard Profile.isSafeName(name, maxLength: 64) else { throw notFoundError(name, operatorDirectory: operatorDirectory) }
+        let path = operatorDirectory + "/" + name + ".yaml"
+        if FileManager.default.fileExists(atPath: path) {
+            return try load(path: path, name: name)
         }
+        guard let builtIn = BuiltInProfiles.sources.first(where: { $0.name == name }) else {
+            throw notFoundError(name, operatorDirectory: operatorDirectory)
+        }
+        return try parse(yaml: builtIn.yaml, name: name, file: "(built-in)/\(name).yaml")
+    }
+
+    private static func notFoundError(_ name: String, operatorDirectory: String) -> ProfileError {
+        var diagnostics = Diagnostics()
+        diagnostics.error("no profile named '\(name)'; available: "
+            + availableNames(operatorDirectory: operatorDirectory).joined(separator: ", ")
+            + " (or give a path to a .yaml file)")
         return ProfileError(diagnostics, exit: .usage)
     }
 
-    private static func builtInNames() throws -> [String] {
-        guard let directory = builtInDirectory() else { return [] }
-        return try FileManager.default.contentsOfDirectory(atPath: directory)
-            .filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(5)) }.sorted()
+    private static func availableNames(operatorDirectory: String) -> [String] {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: operatorDirectory)) ?? []
+        let operatorNames = files.filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(5)) }
+            .filter { Profile.isSafeName($0, maxLength: 64) }
+        return Set(builtInNames).union(operatorNames).sorted()
     }
 
     public static func load(path: String, name: String) throws(ProfileError) -> Profile {

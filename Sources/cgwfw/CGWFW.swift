@@ -16,6 +16,7 @@ struct CGWFW: ParsableCommand {
 
         Exit codes (sysexits): 0 ok, 1 diff found changes, 64 usage, 65 bad config or profile, 66 unreadable input, 70 the kernel refused the change, 71 netlink failure, 73 cannot write the output file, 75 concurrent changes kept winning or a confirm is pending, 77 no CAP_NET_ADMIN.
         """,
+        version: cgwfwVersion,
         subcommands: [CheckCommand.self, CompileCommand.self, ProfilesCommand.self,
                       ApplyCommand.self, DiffCommand.self, RemoveCommand.self, ShowCommand.self, ConfirmCommand.self]
     )

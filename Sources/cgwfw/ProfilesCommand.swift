@@ -6,9 +6,9 @@ import Foundation
 struct ProfilesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "profiles",
-        abstract: "List the built-in deployment profiles.",
+        abstract: "List the deployment profiles: the built-in ones and the operator's.",
         discussion: """
-        Profiles are YAML files found in $CGWFW_PROFILES_DIR, <prefix>/share/cgwfw/profiles or the repository's Profiles/ directory. Use one with --profile NAME, or --profile PATH for your own file.
+        --profile NAME uses /etc/cgwfw/profiles/NAME.yaml when that file exists, else the built-in profile NAME (compiled into cgwfw; copies are in /usr/share/cgwfw/profiles). --profile PATH reads any YAML file. See cgwfw-profile(5) for the keys.
 
         Examples:
           cgwfw profiles
@@ -21,7 +21,7 @@ struct ProfilesCommand: ParsableCommand {
     func run() throws {
         let profiles: [Profile]
         do {
-            profiles = try ProfileLoader.builtIns()
+            profiles = try ProfileLoader.available()
         } catch {
             printDiagnostics(error.diagnostics)
             throw error.exit.exit

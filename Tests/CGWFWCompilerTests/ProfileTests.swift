@@ -79,10 +79,78 @@ final class ProfileTests: XCTestCase {
         XCTAssertNoThrow(try ProfileLoader.parse(yaml: "attach: inet filter\nattach_chains: {input: INPUT}\n", name: "p", file: "p.yaml"))
     }
 
-    func testSearchOrderPrefersEnvironmentThenPrefixThenRepository() {
-        let dirs = ProfileLoader.searchDirectories(environment: ["CGWFW_PROFILES_DIR": "/etc/x"],
-                                                   executable: "/opt/cg/bin/cgwfw")
-        XCTAssertEqual(Array(dirs.prefix(3)), ["/etc/x", "/opt/cg/share/cgwfw/profiles", "/opt/cg/bin/Profiles"])
-        XCTAssertTrue(dirs.contains("/opt/Profiles"))
+    /// BuiltInProfiles.swift is generated from Profiles/*.yaml (`make profiles-source`); a stale copy fails here.
+    func testBuiltInProfilesAreExactlyTheFilesInProfiles() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.profilesDirectory)
+            .filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(5)) }.sorted()
+        XCTAssertEqual(ProfileLoader.builtInNames, files,
+                       "run `make profiles-source`")
+        for (name, yaml) in BuiltInProfiles.sources {
+            let text = try String(contentsOfFile: Self.profilesDirectory + "/\(name).yaml", encoding: .utf8)
+            XCTAssertEqual(yaml, text, "\(name): BuiltInProfiles.swift differs from Profiles/; run `make profiles-source`")
+        }
+    }
+
+    func testNamesResolveToTheOperatorsFileFirstThenTheBuiltIn() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cgwfw-profiles-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let missing = directory.appendingPathComponent("absent").path
+        XCTAssertEqual(try ProfileLoader.load(name: "linux-gateway", operatorDirectory: missing).placement, .gateway)
+        XCTAssertEqual(try ProfileLoader.available(operatorDirectory: missing).map(\.name), ProfileLoader.builtInNames)
+
+        try "description: site gateway\nplacement: host\n".write(to: directory.appendingPathComponent("linux-gateway.yaml"),
+                                                               atomically: true, encoding: .utf8)
+        try "description: site\nstrict: true\n".write(to: directory.appendingPathComponent("site.yaml"),
+                                                     atomically: true, encoding: .utf8)
+        let shadowed = try ProfileLoader.load(nameOrPath: "linux-gateway", operatorDirectory: directory.path)
+        XCTAssertEqual(shadowed.placement, .host)
+        XCTAssertEqual(shadowed.description, "site gateway")
+        XCTAssertTrue(try ProfileLoader.load(name: "site", operatorDirectory: directory.path).strict)
+        let names = try ProfileLoader.available(operatorDirectory: directory.path).map(\.name)
+        XCTAssertEqual(names, (ProfileLoader.builtInNames + ["site"]).sorted())
+
+        XCTAssertThrowsError(try ProfileLoader.load(name: "nosuch", operatorDirectory: directory.path)) { error in
+            let error = error as! ProfileError
+            XCTAssertEqual(error.exit, .usage)
+            XCTAssertTrue(error.description.contains("no profile named 'nosuch'"), error.description)
+            XCTAssertTrue(error.description.contains("site"), error.description)
+        }
+        // A name is never a path: it cannot leave the directory.
+        XCTAssertThrowsError(try ProfileLoader.load(name: "..", operatorDirectory: directory.path))
+    }
+
+    func testAnInvalidOperatorProfileIsReportedWithItsFile() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cgwfw-profiles-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("broken.yaml").path
+        try "nosuchkey: 1\n".write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try ProfileLoader.available(operatorDirectory: directory.path)) { error in
+            let diagnostic = (error as! ProfileError).diagnostics.all.first
+            XCTAssertEqual(diagnostic?.file, path)
+            XCTAssertEqual(diagnostic?.line, 1)
+        }
+    }
+
+    /// cgwfw-profile(5) documents exactly the keys the loader accepts (each `.It Cm KEY :` entry of KEYS).
+    func testManualPageListsEveryKeyAndNoOther() throws {
+        let page = URL(fileURLWithPath: Self.profilesDirectory).deletingLastPathComponent()
+            .appendingPathComponent("packaging/man/cgwfw-profile.5")
+        let text = try String(contentsOf: page, encoding: .utf8)
+        let documented = text.split(separator: "\n").compactMap { line -> String? in
+            let words = line.split(separator: " ")
+            guard words.count >= 4, words[0] == ".It", words[1] == "Cm", words[3] == ":" else { return nil }
+            return String(words[2])
+        }
+        XCTAssertEqual(documented, Profile.keys.map(\.key), "packaging/man/cgwfw-profile.5 and Profile.keys differ")
+        // ... and the loader knows each of them (a bad value is fine here, an unknown key is not).
+        for key in documented {
+            do {
+                _ = try ProfileLoader.parse(yaml: "\(key): [x]\n", name: "p", file: "p.yaml")
+            } catch {
+                XCTAssertFalse(error.description.contains("unknown key"), error.description)
+            }
+        }
     }
 }

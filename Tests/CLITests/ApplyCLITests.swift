@@ -403,21 +403,16 @@ final class ApplyCLITests: XCTestCase {
     func testWithoutCapNetAdminExits77AndChangesNothing() throws {
         guard shell("command -v setpriv").status == 0 else { throw XCTSkip("setpriv (util-linux) not installed") }
         let ns = makeNamespace()
-        // The unprivileged user must be able to reach the binary, the profiles and the config whatever the
+        // The unprivileged user must be able to reach the binary and the config whatever the
         // permissions of the checkout's parent directories (CI clones into a 0700 temporary directory).
         let world = scratch.appendingPathComponent("world-readable")
-        try FileManager.default.createDirectory(at: world.appendingPathComponent("profiles"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: world, withIntermediateDirectories: true)
         let binary = world.appendingPathComponent("cgwfw")
         try FileManager.default.copyItem(at: try CLIRunner.requireBinary(), to: binary)
-        let profiles = CLIRunner.repoRoot.appendingPathComponent("Profiles")
-        for name in try FileManager.default.contentsOfDirectory(atPath: profiles.path) where name.hasSuffix(".yaml") {
-            try FileManager.default.copyItem(at: profiles.appendingPathComponent(name),
-                                             to: world.appendingPathComponent("profiles/\(name)"))
-        }
         let config = world.appendingPathComponent("example.txt")
         try FileManager.default.copyItem(at: example, to: config)
         XCTAssertEqual(shell("chmod -R a+rX \(scratch.path)").status, 0)
-        let unprivileged = "ip netns exec \(ns) env CGWFW_PROFILES_DIR=\(world.path)/profiles "
+        let unprivileged = "ip netns exec \(ns) "
             + "setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \(binary.path) apply"
         let result = shell("\(unprivileged) \(config.path)")
         XCTAssertEqual(result.status, 77, result.output)

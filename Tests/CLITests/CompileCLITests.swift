@@ -103,20 +103,32 @@ final class CompileCLITests: XCTestCase {
         XCTAssertTrue(keyword.stderr.contains("nft keyword"))
     }
 
-    func testProfilesListsBuiltInsAndHonoursTheDirectoryVariable() throws {
+    func testProfilesListsBuiltInsAndIgnoresTheEnvironment() throws {
         let result = try CLIRunner.run(["profiles"])
         XCTAssertEqual(result.status, 0, result.stderr)
         let names = result.stdout.split(separator: "\n").map { String($0.split(separator: " ")[0]) }
         XCTAssertEqual(names, ["freebsd-pf", "linux-gateway", "linux-host", "linux-host-iptables", "openbsd-pf"])
         XCTAssertTrue(result.stdout.contains("(default)"))
 
+        // The variable older versions read must not steer a root process to other profiles.
         let dir = try scratch()
         try "description: my own default\n".write(to: dir.appendingPathComponent("linux-host.yaml"), atomically: true, encoding: .utf8)
         try "description: site profile\nstrict: true\n".write(to: dir.appendingPathComponent("site.yaml"), atomically: true, encoding: .utf8)
-        let custom = try CLIRunner.run(["profiles"], environment: ["CGWFW_PROFILES_DIR": dir.path])
-        XCTAssertEqual(custom.stdout, "linux-host  my own default (default)\nsite        site profile\n")
-        let compiled = try CLIRunner.run(["compile", "--profile", "site", Self.fixtures], environment: ["CGWFW_PROFILES_DIR": dir.path])
-        XCTAssertEqual(compiled.status, 0, compiled.stderr)
-        XCTAssertTrue(compiled.stdout.contains("set locals_ipv4"))
+        let steered = try CLIRunner.run(["profiles"], environment: ["CGWFW_PROFILES_DIR": dir.path])
+        XCTAssertEqual(steered.stdout, result.stdout)
+        let byName = try CLIRunner.run(["compile", "--profile", "site", Self.fixtures], environment: ["CGWFW_PROFILES_DIR": dir.path])
+        XCTAssertEqual(byName.status, 64, byName.stderr)
+        XCTAssertTrue(byName.stderr.contains("no profile named 'site'"), byName.stderr)
+        let byPath = try CLIRunner.run(["compile", "--profile", dir.appendingPathComponent("site.yaml").path, Self.fixtures])
+        XCTAssertEqual(byPath.status, 0, byPath.stderr)
+        XCTAssertTrue(byPath.stdout.contains("set locals_ipv4"))
+    }
+
+    func testVersionIsTheOneConstant() throws {
+        let result = try CLIRunner.run(["--version"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let source = try String(contentsOf: CLIRunner.repoRoot.appendingPathComponent("Sources/cgwfw/Version.swift"), encoding: .utf8)
+        XCTAssertTrue(source.contains("let cgwfwVersion = \"\(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))\""),
+                      result.stdout)
     }
 }

@@ -27,6 +27,10 @@ ANSIBLE_DIR = os.path.dirname(HERE)
 FIXTURES = os.path.join(HERE, 'fixtures')
 TEST_PLAYBOOK = os.path.join(HERE, 'playbooks', 'cgwfw.yml')
 EXAMPLE_PLAYBOOK = os.path.join(ANSIBLE_DIR, 'playbooks', 'aws-vpn-firewall.yml')
+# The module and role under test: the source tree's, or those of the collection tarball given with
+# --collection (installed with ansible-galaxy, as a user would), see main().
+SOURCE = {'library': os.path.join(ANSIBLE_DIR, 'library'), 'roles': os.path.join(ANSIBLE_DIR, 'roles'),
+          'collections': None}
 
 # What the fixtures say, written down by hand from the fixture files (customer gateway, AWS endpoint).
 PAIRS_A = {('198.51.100.7', '192.0.2.10'), ('198.51.100.7', '192.0.2.20')}
@@ -95,8 +99,9 @@ class Harness:
         self.ansible_doc_bin = os.path.join(bindir, 'ansible-doc')
         self.env = {k: v for k, v in os.environ.items() if not k.startswith('ANSIBLE_')}
         self.env.update({
-            'ANSIBLE_LIBRARY': os.path.join(ANSIBLE_DIR, 'library'),
-            'ANSIBLE_ROLES_PATH': os.path.join(ANSIBLE_DIR, 'roles'),
+            'ANSIBLE_LIBRARY': SOURCE['library'],
+            'ANSIBLE_ROLES_PATH': SOURCE['roles'],
+            'ANSIBLE_COLLECTIONS_PATH': SOURCE['collections'] or os.path.join(workdir, 'no-collections'),
             'ANSIBLE_HOME': os.path.join(workdir, 'ansible-home'),
             'ANSIBLE_LOCAL_TEMP': os.path.join(workdir, 'ansible-tmp'),
             'ANSIBLE_REMOTE_TEMP': os.path.join(workdir, 'ansible-tmp'),
@@ -180,7 +185,7 @@ def unordered(pairs):
 # ---- cases -----------------------------------------------------------------------------------------
 
 def case_ansible_doc_renders(h):
-    doc = subprocess.run([h.ansible_doc_bin, '-M', os.path.join(ANSIBLE_DIR, 'library'), 'cgwfw'],
+    doc = subprocess.run([h.ansible_doc_bin, '-M', SOURCE['library'], 'cgwfw'],
                          env=h.env, cwd=h.workdir, capture_output=True, text=True)
     check(doc.returncode == 0, 'ansible-doc failed:\n' + doc.stderr)
     for option in ('configs', 'state', 'profile', 'local_address', 'nat_traversal', 'table', 'confirm_timeout',
@@ -190,10 +195,10 @@ def case_ansible_doc_renders(h):
 
 def case_documentation_matches_argument_spec(h):
     """Every option in DOCUMENTATION exists in the argument spec with the same type, default and choices."""
-    as_json = subprocess.run([h.ansible_doc_bin, '--json', '-M', os.path.join(ANSIBLE_DIR, 'library'), 'cgwfw'],
+    as_json = subprocess.run([h.ansible_doc_bin, '--json', '-M', SOURCE['library'], 'cgwfw'],
                              env=h.env, cwd=h.workdir, capture_output=True, text=True, check=True)
     documented = json.loads(as_json.stdout)['cgwfw']['doc']['options']
-    sys.path.insert(0, os.path.join(ANSIBLE_DIR, 'library'))
+    sys.path.insert(0, SOURCE['library'])
     import cgwfw as module_source
     import ansible.module_utils.basic as basic
     captured = {}
@@ -234,7 +239,7 @@ def case_validate_modules(h):
     root = os.path.join(h.workdir, 'collections')
     collection = os.path.join(root, 'ansible_collections', 'cgwfw', 'cgwfw')
     os.makedirs(os.path.join(collection, 'plugins', 'modules'))
-    shutil.copy(os.path.join(ANSIBLE_DIR, 'library', 'cgwfw.py'), os.path.join(collection, 'plugins', 'modules'))
+    shutil.copy(os.path.join(SOURCE['library'], 'cgwfw.py'), os.path.join(collection, 'plugins', 'modules'))
     env = dict(h.env, PYTHONPATH=validator + os.pathsep + root)
     run = subprocess.run([sys.executable, os.path.join(validator, 'validate.py'), '--format', 'json', '--arg-spec',
                           '--collection', 'ansible_collections/cgwfw/cgwfw', '--collection-version', '1.0.0',
@@ -244,6 +249,28 @@ def case_validate_modules(h):
     report = json.loads(run.stdout)['plugins/modules/cgwfw.py']
     problems = [p for p in report['errors'] + report['warnings'] if p['code'] != 'missing-gplv3-license']
     check(not problems and not report['traces'], 'validate-modules: %s %s' % (problems, report['traces']))
+
+
+def case_collection_by_its_full_name(h):
+    """The installed collection as users call it: cgwfw.cgwfw.cgwfw, with no library or roles path set."""
+    if not SOURCE['collections']:
+        print('  (skipped: no --collection tarball given)')
+        return
+    env = dict(h.env)
+    del env['ANSIBLE_LIBRARY'], env['ANSIBLE_ROLES_PATH']
+    doc = subprocess.run([h.ansible_doc_bin, 'cgwfw.cgwfw.cgwfw'], env=env, cwd=h.workdir, capture_output=True, text=True)
+    check(doc.returncode == 0 and 'confirm_timeout' in doc.stdout, 'ansible-doc cgwfw.cgwfw.cgwfw:\n' + doc.stderr)
+    playbook = os.path.join(h.workdir, 'fqcn.yml')
+    with open(playbook, 'w') as out:
+        out.write('- hosts: all\n  gather_facts: false\n  tasks:\n'
+                  '    - cgwfw.cgwfw.cgwfw:\n        configs: ["{{ cgwfw_configs[0] }}"]\n'
+                  '        binary: "{{ cgwfw_binary }}"\n')
+    h.env, saved = env, h.env
+    try:
+        h.playbook(playbook, {'cgwfw_configs': [h.fixture('vpn-a.txt')]}).expect(changed=1)
+    finally:
+        h.env = saved
+    check(peer_pairs(h.ruleset()) == unordered(PAIRS_A), 'the FQCN task did not apply vpn-a')
 
 
 def case_first_run_changes_second_does_not(h):
@@ -441,6 +468,7 @@ CASES = [
     case_ansible_doc_renders,
     case_documentation_matches_argument_spec,
     case_validate_modules,
+    case_collection_by_its_full_name,
     case_first_run_changes_second_does_not,
     case_check_diff_shows_change_and_leaves_kernel,
     case_connection_added_then_removed,
@@ -458,9 +486,20 @@ CASES = [
 ]
 
 
+def install_collection(tarball, path):
+    galaxy = os.path.join(os.path.dirname(sys.executable), 'ansible-galaxy')
+    subprocess.run([galaxy, 'collection', 'install', '--offline', '-p', path, tarball], check=True,
+                   capture_output=True, text=True)
+    installed = os.path.join(path, 'ansible_collections', 'cgwfw', 'cgwfw')
+    SOURCE.update(library=os.path.join(installed, 'plugins', 'modules'), roles=os.path.join(installed, 'roles'),
+                  collections=path)
+    print('ansible: testing the collection %s' % os.path.basename(tarball))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--cgwfw', required=True, help='the cgwfw binary to drive')
+    parser.add_argument('--collection', help='test the module and role of this collection tarball (ansible-galaxy build)')
     parser.add_argument('-k', dest='only', help='run only cases whose name contains this')
     options = parser.parse_args()
     cgwfw = os.path.abspath(options.cgwfw)
@@ -477,6 +516,8 @@ def main():
     workroot = tempfile.mkdtemp(prefix='cgwfw-ansible-')
     outputs = []
     try:
+        if options.collection:
+            install_collection(os.path.abspath(options.collection), os.path.join(workroot, 'collections'))
         for case in cases:
             workdir = os.path.join(workroot, case.__name__)
             os.makedirs(workdir)

@@ -6,7 +6,6 @@
 # Ends with a line `systemd: N passed, N failed`.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-repo=$PWD
 cgwfw=$(realpath "${1:?usage: run_tests.sh CGWFW_BINARY}")
 passed=0 failed=0
 work=$(mktemp -d /tmp/cgwfw-systemd-test.XXXXXX)
@@ -138,7 +137,6 @@ install_live() {
     local root=$work/live
     rm -rf "$root"
     make -s install PREFIX="$root/usr" SYSCONFDIR="$root/etc" UNITDIR="$root/units" INSTALL_BIN="$cgwfw"
-    live_boot=$root/usr/libexec/cgwfw/cgwfw-boot
     live_unit=$root/units/cgwfw.service
     live_etc=$root/etc/cgwfw
     ip netns add "$netns"
