@@ -78,11 +78,46 @@ public enum ProfileLoader {
         return try parse(yaml: String(decoding: data, as: UTF8.self), name: name, file: path)
     }
 
+    public static let maxProfileBytes = 64 * 1024
+
+    /// Line and column (1-based) of the first `&anchor` or `*alias` token outside quotes and comments.
+    static func firstAnchorOrAlias(_ yaml: String) -> (Int, Int)? {
+        for (index, line) in yaml.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            var quote: UInt8?
+            var previous: UInt8 = UInt8(ascii: " ")
+            for (column, byte) in line.utf8.enumerated() {
+                if let open = quote {
+                    if byte == open { quote = nil }
+                } else if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'") {
+                    quote = byte
+                } else if byte == UInt8(ascii: "#") && (previous == UInt8(ascii: " ") || previous == UInt8(ascii: "\t") || column == 0) {
+                    break
+                } else if byte == UInt8(ascii: "&") || byte == UInt8(ascii: "*"),
+                          column == 0 || " \t[{,".utf8.contains(previous) {
+                    return (index + 1, column + 1)
+                }
+                previous = byte
+            }
+        }
+        return nil
+    }
+
     /// Reads a profile. Keys not given keep the default profile's values. Every unknown key and bad value is
     /// reported (not only the first), each with file, line and key.
     public static func parse(yaml: String, name: String, file: String) throws(ProfileError) -> Profile {
         var diagnostics = Diagnostics()
         var profile = Profile(name: name)
+        if yaml.utf8.count > maxProfileBytes {
+            diagnostics.error("a profile is at most \(maxProfileBytes / 1024) KiB; this one is \(yaml.utf8.count) bytes", file: file)
+            throw ProfileError(diagnostics, exit: .dataError)
+        }
+        // Aliases can make a few hundred bytes expand into minutes of work (an alias bomb); a profile is a
+        // flat list of keys and needs none.
+        if let (line, column) = firstAnchorOrAlias(yaml) {
+            diagnostics.error("YAML anchors and aliases (&name, *name) are not allowed in a profile",
+                              file: file, line: line, column: column)
+            throw ProfileError(diagnostics, exit: .dataError)
+        }
         let root: Node?
         do {
             root = try Yams.compose(yaml: yaml)

@@ -66,6 +66,29 @@ final class ProfileTests: XCTestCase {
         }
     }
 
+    func testAnAliasBombIsRefusedInMillisecondsAndSoIsAnyAliasOrAnchor() {
+        var yaml = "a: &a [x, x, x, x, x, x, x, x, x]\n"
+        var previous = "a"
+        for name in ["b", "c", "d", "e", "f", "g", "h", "i"] {
+            yaml += "\(name): &\(name) [" + Array(repeating: "*\(previous)", count: 9).joined(separator: ", ") + "]\n"
+            previous = name
+        }
+        yaml += "? *\(previous)\n: x\n"
+        let start = Date()
+        XCTAssertThrowsError(try ProfileLoader.parse(yaml: yaml, name: "bomb", file: "bomb.yaml")) { error in
+            let first = (error as? ProfileError)?.diagnostics.errors.first
+            XCTAssertEqual(first?.line, 1)
+            XCTAssertTrue(first?.message.contains("aliases") == true, "\(String(describing: first))")
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(start), 1)
+        XCTAssertThrowsError(try ProfileLoader.parse(yaml: "strict: &s true\ncounters: *s\n", name: "x", file: "x.yaml"))
+        XCTAssertThrowsError(try ProfileLoader.parse(yaml: String(repeating: "# padding\n", count: 8000), name: "x", file: "x.yaml"))
+        // Asterisks inside values are no aliases.
+        XCTAssertNoThrow(try ProfileLoader.parse(yaml: "description: own CGWFW-* chains, \"*quoted\" # *comment\n"
+                                                  + "tunnel_interfaces: [vti*, \"ipsec*\"]\ntunnel_selection: interfaces\n",
+                                                  name: "x", file: "x.yaml"))
+    }
+
     func testTriStateKeysAcceptBareOnOffAndNumbers() throws {
         let profile = try ProfileLoader.parse(yaml: "nat_traversal: on\nclear_df: off\ntcp_mss: 1300\n", name: "p", file: "p.yaml")
         XCTAssertEqual(profile.natTraversal, .on)
