@@ -22,16 +22,27 @@ public enum InputLoader {
     /// How standard input is named in diagnostics and in `Connection.source`.
     public static let standardInputName = "<stdin>"
 
+    /// What an input that yields no VPN connection at all means for the command reading it.
+    public enum EmptyInput: Sendable {
+        /// A warning: the caller compiles or applies an empty ruleset on purpose (`--allow-empty`, `compile`).
+        case allowed
+        /// An error (65); `hint` says what to do instead (for apply: `cgwfw remove`).
+        case refused(hint: String?)
+    }
+
     /// - Parameters:
     ///   - format: nil detects each file's format from its content.
     ///   - localAddress: replaces the customer gateway outside address of every tunnel (`--local-address`).
-    public static func load(paths: [String], format: InputFormat? = nil,
-                            localAddress: IPAddress? = nil) throws(UnreadableInput) -> ParseResult {
+    public static func load(paths: [String], format: InputFormat? = nil, localAddress: IPAddress? = nil,
+                            emptyInput: EmptyInput = .allowed) throws(UnreadableInput) -> ParseResult {
         var files: [(name: String, path: String)] = []
+        var listingNotes = Diagnostics()
         for path in paths {
-            if path != "-", let contents = try filesInDirectory(path) {
-                files += contents.map { ($0, $0) }
+            if path != "-", let listing = try DirectoryListing(path) {
+                files += listing.files.map { ($0, $0) }
+                listingNotes.append(contentsOf: listing.notes)
             } else {
+                if path != "-" { try requireReadableFile(path) }
                 files.append((path == "-" ? standardInputName : path, path))
             }
         }
@@ -46,14 +57,16 @@ public enum InputLoader {
         }
         var parsed: [ParsedInput] = []
         for outcome in outcomes { parsed.append(try outcome.get()) }
-        return build(parsed, localAddress: localAddress)
+        return build(parsed, localAddress: localAddress, leading: listingNotes, emptyInput: emptyInput,
+                     inputNames: paths.map { $0 == "-" ? standardInputName : $0 })
     }
 
     /// The same for inputs already in memory (tests, generated configs).
     public static func load(contents inputs: [(name: String, bytes: [UInt8])], format: InputFormat? = nil,
                             localAddress: IPAddress? = nil) -> ParseResult {
         let parsed = concurrentMap(inputs.count) { parseInput(name: inputs[$0].name, bytes: inputs[$0].bytes, format: format) }
-        return build(parsed, localAddress: localAddress)
+        return build(parsed, localAddress: localAddress, leading: Diagnostics(), emptyInput: .allowed,
+                     inputNames: inputs.map(\.name))
     }
 
     /// One input after parsing, before validation.
@@ -79,12 +92,13 @@ public enum InputLoader {
     }
 
     /// Validation runs in input order: duplicate merging and its notes depend on what came first.
-    private static func build(_ inputs: [ParsedInput], localAddress: IPAddress?) -> ParseResult {
+    private static func build(_ inputs: [ParsedInput], localAddress: IPAddress?, leading: Diagnostics,
+                              emptyInput: EmptyInput, inputNames: [String]) -> ParseResult {
         var builder = ModelBuilder(localAddress: localAddress)
         let connections = inputs.reduce(0) { $0 + $1.file.connections.count }
         builder.reserveCapacity(connections: connections,
                                 tunnels: inputs.reduce(0) { $0 + $1.file.connections.reduce(0) { $0 + $1.tunnels.count } })
-        var all = Diagnostics()
+        var all = leading
         if let localAddress, let reason = localAddress.unusableAsOutsideAddress {
             all.error("--local-address \(localAddress) is \(reason), not usable as a tunnel endpoint")
         }
@@ -94,10 +108,42 @@ public enum InputLoader {
             all.append(contentsOf: diagnostics.diagnostics)
         }
         var result = builder.finish(with: all)
+        result.diagnostics.append(contentsOf: conflictingConnections(result.connections))
         if result.connections.isEmpty && !result.diagnostics.hasErrors {
-            result.diagnostics.warning("no usable VPN connection in the input (\(result.skipped.count) skipped)")
+            let names = inputNames.count <= 3 ? inputNames.joined(separator: ", ")
+                : inputNames.prefix(3).joined(separator: ", ") + " and \(inputNames.count - 3) more"
+            let skipped = result.skipped.isEmpty ? "" : " (\(result.skipped.count) skipped)"
+            switch emptyInput {
+            case .allowed:
+                result.diagnostics.warning("no usable VPN connection in the input\(skipped)")
+            case .refused(let hint):
+                result.diagnostics.error("no VPN connection in \(names)\(skipped)" + (hint.map { "; \($0)" } ?? ""))
+            }
         }
         return result
+    }
+
+    /// One connection id whose tunnels differ between inputs (a stale copy next to the current download):
+    /// an error naming both places. Identical copies never get here: their tunnels merge in the model builder.
+    static func conflictingConnections(_ connections: [Connection]) -> Diagnostics {
+        var diagnostics = Diagnostics()
+        var first: [String: Int] = [:]
+        first.reserveCapacity(connections.count)
+        for (index, connection) in connections.enumerated() {
+            guard let id = connection.id else { continue }
+            guard let earlier = first[id] else {
+                first[id] = index
+                continue
+            }
+            let other = connections[earlier]
+            func pairs(_ c: Connection) -> String {
+                c.tunnels.map { "\($0.customerGatewayAddress) ↔ \($0.vpnGatewayAddress)" }.joined(separator: ", ")
+            }
+            diagnostics.error("\(id) is also in \(other.source):\(other.tunnels.first?.line ?? 1) with other tunnels "
+                              + "(\(pairs(other)) there, \(pairs(connection)) here); one of the two is stale: remove it",
+                              file: connection.source, line: connection.tunnels.first?.line)
+        }
+        return diagnostics
     }
 
     /// `work(0..<count)` spread over all cores, results in index order.
@@ -158,32 +204,16 @@ public enum InputLoader {
         }
     }
 
-    /// The visible regular files of a directory (e.g. /etc/cgwfw/connections), sorted; nil when `path` is
-    /// not a directory. One directory argument instead of thousands of file arguments.
-    static func filesInDirectory(_ path: String) throws(UnreadableInput) -> [String]? {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            return nil
-        }
-        guard let directory = opendir(path) else { throw UnreadableInput(path: path, reason: "cannot list the directory") }
-        defer { closedir(directory) }
-        let base = path.hasSuffix("/") ? path : path + "/"
-        // The entry type from readdir spares a stat per file; only links and unknown types need one.
-        var entries: [(name: String, isRegular: Bool?)] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
-            guard !name.hasPrefix(".") else { continue }
-            switch Int32(entry.pointee.d_type) {
-            case Int32(DT_REG): entries.append((name, true))
-            case Int32(DT_DIR): continue
-            default: entries.append((name, nil))
-            }
-        }
-        return entries.sorted { $0.name < $1.name }.compactMap { entry in
-            let file = base + entry.name
-            if entry.isRegular == true { return file }
-            var isSubdirectory: ObjCBool = false
-            return FileManager.default.fileExists(atPath: file, isDirectory: &isSubdirectory) && !isSubdirectory.boolValue ? file : nil
+    /// A file named directly must be a regular file: a FIFO without a writer would block the read forever,
+    /// a device or socket is no configuration. Opened non-blocking, so asking never blocks.
+    static func requireReadableFile(_ path: String) throws(UnreadableInput) {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard descriptor >= 0 else { throw UnreadableInput(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { throw UnreadableInput(path: path, reason: String(cString: strerror(errno))) }
+        if let kind = DirectoryListing.specialKind(status.st_mode) {
+            throw UnreadableInput(path: path, reason: "\(kind), not a regular file; pipe its content to `cgwfw … -`")
         }
     }
 

@@ -29,8 +29,8 @@ struct CheckCommand: ParsableCommand {
     @OptionGroup var input: ConfigInputOptions
 
     func run() throws {
-        let result = try input.load()
-        printDiagnostics(result.diagnostics)
+        let result = try input.load(emptyInput: .refused(hint: nil))
+        printDiagnostics(result.diagnostics, input.verbosity)
         let failed = result.diagnostics.hasErrors
         if json {
             let report = failed

@@ -40,13 +40,13 @@ struct CompileCommand: ParsableCommand {
     }
 
     func run() throws {
-        let profile = try profileOptions.resolve()
+        let profile = try profileOptions.resolve(for: .compile, target: target.flatMap(Profile.Target.init(rawValue:)))
         let parsed = try input.load()
-        printDiagnostics(parsed.diagnostics)
+        printDiagnostics(parsed.diagnostics, input.verbosity)
         if parsed.diagnostics.hasErrors { throw SysExit.dataError.exit }
         let compiled = Compiler.compile(connections: parsed.connections, profile: profile,
                                         target: target.flatMap(Profile.Target.init(rawValue:)))
-        printDiagnostics(compiled.diagnostics)
+        printDiagnostics(compiled.diagnostics, input.verbosity)
         if compiled.diagnostics.hasErrors { throw SysExit.dataError.exit }
         guard let output else {
             FileHandle.standardOutput.write(Data(compiled.text.utf8))

@@ -15,7 +15,14 @@ struct ConfigInputOptions: ParsableArguments {
                                valueName: "addr"))
     var localAddress: String?
 
+    @Flag(name: .shortAndLong, help: "Print no notes (warnings and errors still print).")
+    var quiet = false
+
+    @Flag(name: .shortAndLong, help: "Print every note on its own, not once per kind with a count.")
+    var verbose = false
+
     func validate() throws {
+        if quiet && verbose { throw ValidationError("--quiet and --verbose do not go together") }
         if configs.isEmpty { throw ValidationError("name at least one config file (or - for standard input)") }
         if inputFormat != "auto" && InputFormat(rawValue: inputFormat) == nil {
             throw ValidationError("unknown --input-format '\(inputFormat)'; use auto, "
@@ -29,10 +36,12 @@ struct ConfigInputOptions: ParsableArguments {
     var format: InputFormat? { InputFormat(rawValue: inputFormat) }
     var local: IPAddress? { localAddress.flatMap { IPAddress($0) } }
 
+    var verbosity: DiagnosticVerbosity { quiet ? .quiet : verbose ? .verbose : .summary }
+
     /// Reads and parses every config. Unreadable input exits 66; diagnostics are returned, not printed.
-    func load() throws -> ParseResult {
+    func load(emptyInput: InputLoader.EmptyInput = .allowed) throws -> ParseResult {
         do {
-            return try InputLoader.load(paths: configs, format: format, localAddress: local)
+            return try InputLoader.load(paths: configs, format: format, localAddress: local, emptyInput: emptyInput)
         } catch {
             printError("cgwfw: \(error)")
             throw SysExit.noInput.exit

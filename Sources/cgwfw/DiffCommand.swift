@@ -21,11 +21,15 @@ struct DiffCommand: ParsableCommand {
     @Flag(help: "Print the report as JSON (changed, table, added, removed, diff {before, after}, warnings).")
     var json = false
 
+    @Flag(help: "Compare even when the input holds no VPN connection (apply would remove every peer).")
+    var allowEmpty = false
+
     @OptionGroup var profileOptions: ProfileOptions
     @OptionGroup var input: ConfigInputOptions
 
     func run() throws {
-        let (intent, target) = try compileIntent(profileOptions: profileOptions, input: input)
+        let (intent, target) = try compileIntent(profileOptions: profileOptions, input: input, command: .diff,
+                                                 allowEmpty: allowEmpty)
         let report = try withEngine(renderText: json) { engine throws(NetlinkError) in
             try applyWithSnapshot(engine, intent: intent, target: target, dryRun: true)
         }

@@ -104,7 +104,7 @@ final class DiagnosticsTests: XCTestCase {
 
     func testSeveralConnectionsOnOneGatewayAreNormal() {
         let first = Array(genericText(customerGateway: two, aws: aws).utf8)
-        let second = Array(genericText(customerGateway: two, aws: ["192.0.2.30", "192.0.2.40"]).utf8)
+        let second = Array(genericText(customerGateway: two, aws: ["192.0.2.30", "192.0.2.40"], id: "vpn-0fedcba9876543210").utf8)
         let result = InputLoader.load(contents: [("a.txt", first), ("b.txt", second)])
         XCTAssertEqual(result.diagnostics.all, [])
         XCTAssertEqual(result.tunnels.count, 4)
@@ -166,13 +166,16 @@ extension DiagnosticsTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cgwfw-dir-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory.appendingPathComponent("sub"), withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        try genericText(customerGateway: two, aws: ["192.0.2.30", "192.0.2.40"])
+        try genericText(customerGateway: two, aws: ["192.0.2.30", "192.0.2.40"], id: "vpn-0fedcba9876543210")
             .write(to: directory.appendingPathComponent("b.txt"), atomically: true, encoding: .utf8)
         try genericText(customerGateway: two, aws: aws)
             .write(to: directory.appendingPathComponent("a.txt"), atomically: true, encoding: .utf8)
         try "not a config".write(to: directory.appendingPathComponent(".hidden"), atomically: true, encoding: .utf8)
         let result = try InputLoader.load(paths: [directory.path])
-        XCTAssertEqual(result.diagnostics.all, [])
+        XCTAssertEqual(result.diagnostics.all.map(\.message), [
+            "skipped 1 editor or package-manager leftover(s), not read: .hidden",
+            "skipped subdirectories (not read recursively): sub/",
+        ])
         XCTAssertEqual(result.connections.map { URL(fileURLWithPath: $0.source).lastPathComponent }, ["a.txt", "b.txt"])
     }
 }

@@ -1,0 +1,143 @@
+import Foundation
+import XCTest
+
+/// Issue 14: ordinary operator mistakes fail loudly (no kernel needed for these).
+final class OperatorMistakeTests: XCTestCase {
+    private var scratch: URL!
+    private var example: String { CLIRunner.repoRoot.appendingPathComponent("Examples/generic-example.txt").path }
+
+    override func setUpWithError() throws {
+        _ = try CLIRunner.requireBinary()
+        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("cgwfw-guard-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() {
+        if let scratch { try? FileManager.default.removeItem(at: scratch) }
+    }
+
+    private func directory(_ name: String) throws -> URL {
+        let url = scratch.appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// The example with its first AWS endpoint moved: the same VPN id, other tunnels (a stale copy).
+    private func staleCopy() throws -> String {
+        try String(contentsOfFile: example, encoding: .utf8).replacingOccurrences(of: "192.0.2.10", with: "192.0.2.99")
+    }
+
+    private func vpnGatewayAddresses(_ checkJSON: String) throws -> [String] {
+        let root = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(checkJSON.utf8)) as? [String: Any])
+        let connections = try XCTUnwrap(root["connections"] as? [[String: Any]])
+        return connections.flatMap { ($0["tunnels"] as? [[String: Any]] ?? []).compactMap { $0["vpn_gateway_address"] as? String } }
+    }
+
+    // MARK: - empty input
+
+    func testCheckOfAnEmptyDirectoryIsAnError() throws {
+        let empty = try directory("connections")
+        let run = try CLIRunner.run(["check", empty.path])
+        XCTAssertEqual(run.status, 65, run.stderr)
+        XCTAssertTrue(run.stderr.contains("no VPN connection in \(empty.path)"), run.stderr)
+    }
+
+    func testApplyAndDiffOfAnEmptyDirectoryStopBeforeTheKernel() throws {
+        // Refused while reading the input, before netlink is opened: the same without privilege.
+        let empty = try directory("connections")
+        for command in ["apply", "diff"] {
+            let run = try CLIRunner.run([command, empty.path])
+            XCTAssertEqual(run.status, 65, "\(command): \(run.stderr)")
+            XCTAssertTrue(run.stderr.contains("no VPN connection in \(empty.path)"), run.stderr)
+            XCTAssertTrue(run.stderr.contains("use `cgwfw remove` to remove cgwfw's rules"), run.stderr)
+        }
+    }
+
+    // MARK: - directories
+
+    func testDirectoryReadsOnlyTheCurrentFiles() throws {
+        let connections = try directory("connections")
+        try FileManager.default.copyItem(atPath: example, toPath: connections.appendingPathComponent("vpn.txt").path)
+        let leftovers = ["vpn.txt~", "vpn.txt.bak", "vpn.orig", "vpn.rej", "vpn.swp", "#vpn.txt#", ".vpn.txt.swx",
+                         "vpn.txt.dpkg-old", "vpn.txt.dpkg-new", "vpn.txt.dpkg-dist", "vpn.txt.dpkg-bak",
+                         "vpn.txt.rpmnew", "vpn.txt.rpmsave", "vpn.txt.ucf-old"]
+        for name in leftovers {
+            try staleCopy().write(to: connections.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
+        try FileManager.default.createDirectory(at: connections.appendingPathComponent("old"), withIntermediateDirectories: true)
+        try staleCopy().write(to: connections.appendingPathComponent("old/vpn.txt"), atomically: true, encoding: .utf8)
+        XCTAssertEqual(mkfifo(connections.appendingPathComponent("pipe").path, 0o600), 0)
+
+        let run = try CLIRunner.run(["check", "--json", connections.path], timeout: 20)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertEqual(try vpnGatewayAddresses(run.stdout), ["192.0.2.10", "192.0.2.20"])
+        let leftoverNotes = run.stderr.split(separator: "\n").filter { $0.contains("leftover") }
+        XCTAssertEqual(leftoverNotes.count, 1, run.stderr)
+        for name in leftovers { XCTAssertTrue(leftoverNotes[0].contains(name), "\(name) not named: \(run.stderr)") }
+        XCTAssertTrue(run.stderr.contains("skipped subdirectories (not read recursively): old/"), run.stderr)
+        XCTAssertTrue(run.stderr.contains("pipe (a FIFO)"), run.stderr)
+    }
+
+    func testAFIFOGivenDirectlyIsRefusedWithoutBlocking() throws {
+        let fifo = scratch.appendingPathComponent("vpn.txt")
+        XCTAssertEqual(mkfifo(fifo.path, 0o600), 0)
+        let run = try CLIRunner.run(["check", fifo.path], timeout: 10)
+        XCTAssertEqual(run.status, 66, run.stderr)
+        XCTAssertTrue(run.stderr.contains("\(fifo.path): cannot read: a FIFO, not a regular file"), run.stderr)
+    }
+
+    // MARK: - one connection id, two tunnel sets
+
+    func testOneConnectionWithTwoTunnelSetsIsAnError() throws {
+        let stale = scratch.appendingPathComponent("vpn-old.txt")
+        try staleCopy().write(to: stale, atomically: true, encoding: .utf8)
+        let run = try CLIRunner.run(["check", example, stale.path])
+        XCTAssertEqual(run.status, 65, run.stderr)
+        let line = run.stderr.split(separator: "\n").first { $0.contains("error:") }.map(String.init) ?? ""
+        XCTAssertTrue(line.hasPrefix("\(stale.path):14: error: vpn-0a1b2c3d4e5f67890 is also in \(example):14 "),
+                      run.stderr)
+        XCTAssertTrue(line.contains("192.0.2.99") && line.contains("192.0.2.10"), line)
+    }
+
+    func testTheSameDownloadSavedTwiceMergesWithANote() throws {
+        let copy = scratch.appendingPathComponent("vpn (1).txt")
+        try FileManager.default.copyItem(atPath: example, toPath: copy.path)
+        let run = try CLIRunner.run(["check", "--json", "-v", example, copy.path])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertEqual(try vpnGatewayAddresses(run.stdout), ["192.0.2.10", "192.0.2.20"])
+        XCTAssertTrue(run.stderr.contains("merged into one"), run.stderr)
+    }
+
+    // MARK: - commands and options that do not fit
+
+    func testKernelCommandsRefuseProfilesThatAreNotNftables() throws {
+        for (profile, fits) in [("linux-host-iptables", "iptables-restore --noflush"), ("openbsd-pf", "pfctl -a cgwfw")] {
+            for command in [["apply", example], ["diff", example], ["remove"], ["show"]] {
+                let run = try CLIRunner.run([command[0], "--profile", profile] + command.dropFirst())
+                XCTAssertEqual(run.status, 64, "\(command) \(profile): \(run.stderr)")
+                XCTAssertTrue(run.stderr.contains("drives the kernel's nftables") && run.stderr.contains(fits), run.stderr)
+            }
+        }
+    }
+
+    func testOptionsWithNoEffectAreRefused() throws {
+        let cases: [([String], String)] = [
+            (["compile", "--wan-interface", "eth0", example], "--wan-interface has no effect with host placement"),
+            (["apply", "--wan-interface", "eth0", example], "--wan-interface has no effect with host placement"),
+            (["compile", "--placement", "gateway", "--tunnel-interface", "vti0", example],
+             "--tunnel-interface has no effect with gateway placement"),
+            (["show", "--strict"], "--strict has no effect on `cgwfw show`"),
+            (["remove", "--nat-traversal", "on"], "--nat-traversal has no effect on `cgwfw remove`"),
+            (["compile", "--target", "iptables", "--attach", "inet filter", example],
+             "--attach has no effect on the iptables target"),
+        ]
+        for (arguments, message) in cases {
+            let run = try CLIRunner.run(arguments)
+            XCTAssertEqual(run.status, 64, "\(arguments): \(run.stderr)")
+            XCTAssertTrue(run.stderr.contains(message), "\(arguments): \(run.stderr)")
+        }
+        // The same options where they do have an effect are accepted.
+        let fits = try CLIRunner.run(["compile", "--placement", "gateway", "--wan-interface", "eth0", example])
+        XCTAssertEqual(fits.status, 0, fits.stderr)
+    }
+}
