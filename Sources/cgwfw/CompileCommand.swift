@@ -25,7 +25,7 @@ struct CompileCommand: ParsableCommand {
                                valueName: "target"))
     var target: String?
 
-    @Option(name: [.customShort("o"), .long], help: ArgumentHelp("Write here (atomically) instead of standard output.",
+    @Option(name: [.customShort("o"), .long], help: ArgumentHelp("Write here (atomically; keeps an existing file's mode and owner) instead of standard output (-).",
                                                                  valueName: "file"))
     var output: String?
 
@@ -48,31 +48,15 @@ struct CompileCommand: ParsableCommand {
                                         target: target.flatMap(Profile.Target.init(rawValue:)))
         printDiagnostics(compiled.diagnostics, input.verbosity)
         if compiled.diagnostics.hasErrors { throw SysExit.dataError.exit }
-        guard let output else {
+        guard let output, output != "-" else {
             FileHandle.standardOutput.write(Data(compiled.text.utf8))
             return
         }
         do {
             try writeAtomically(compiled.text, to: output)
         } catch {
-            printError("cgwfw: cannot write \(output): \(error.localizedDescription)")
+            printError("cgwfw: cannot write \(output): \(error)")
             throw SysExit.cantCreate.exit
-        }
-    }
-
-    /// A temporary file in the target's directory, then rename(2): readers see the old file or the new one.
-    private func writeAtomically(_ text: String, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).cgwfw-\(ProcessInfo.processInfo.processIdentifier)")
-        do {
-            try Data(text.utf8).write(to: temporary)
-            if rename(temporary.path, url.path) != 0 {
-                throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: String(cString: strerror(errno))])
-            }
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw error
         }
     }
 }

@@ -140,4 +140,54 @@ final class OperatorMistakeTests: XCTestCase {
         let fits = try CLIRunner.run(["compile", "--placement", "gateway", "--wan-interface", "eth0", example])
         XCTAssertEqual(fits.status, 0, fits.stderr)
     }
+
+    // MARK: - output files
+
+    /// cgwfw compile under `/bin/sh -c 'umask MASK; exec …'`, in `directory`.
+    private func compile(umask mask: String, in directory: URL, _ arguments: [String]) throws -> (status: Int32, stdout: String) {
+        let binary = try CLIRunner.requireBinary()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "umask \(mask); exec \"$0\" \"$@\" 2>/dev/null", binary.path, "compile"] + arguments
+        process.currentDirectoryURL = directory
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    private func mode(_ url: URL) throws -> Int {
+        (try FileManager.default.attributesOfItem(atPath: url.path)[.posixPermissions] as? Int) ?? -1
+    }
+
+    func testDashIsStandardOutput() throws {
+        let run = try compile(umask: "022", in: scratch, ["-o", "-", example])
+        XCTAssertEqual(run.status, 0)
+        XCTAssertTrue(run.stdout.contains("table inet cgwfw"), run.stdout)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.appendingPathComponent("-").path))
+    }
+
+    func testReplacingKeepsModeAndOwnerAndANewFileFollowsTheUmask() throws {
+        let existing = scratch.appendingPathComponent("cgwfw.nft")
+        try "old\n".write(to: existing, atomically: false, encoding: .utf8)
+        XCTAssertEqual(chmod(existing.path, 0o600), 0)
+        let owner: uid_t = geteuid() == 0 ? 65534 : geteuid()
+        if geteuid() == 0 { XCTAssertEqual(chown(existing.path, owner, 65534), 0) }
+        XCTAssertEqual(try compile(umask: "022", in: scratch, ["-o", existing.path, example]).status, 0)
+        XCTAssertEqual(try mode(existing), 0o600)
+        var status = stat()
+        XCTAssertEqual(stat(existing.path, &status), 0)
+        XCTAssertEqual(status.st_uid, owner)
+        XCTAssertTrue(try String(contentsOf: existing, encoding: .utf8).contains("table inet cgwfw"))
+
+        let relaxed = scratch.appendingPathComponent("new-022.nft"), strict = scratch.appendingPathComponent("new-077.nft")
+        XCTAssertEqual(try compile(umask: "002", in: scratch, ["-o", "new-022.nft", example]).status, 0)
+        XCTAssertEqual(try compile(umask: "077", in: scratch, ["-o", strict.lastPathComponent, example]).status, 0)
+        XCTAssertEqual(try mode(relaxed), 0o644, "a new file is 0644, not wider, under umask 002")
+        XCTAssertEqual(try mode(strict), 0o600)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: scratch.path).filter { $0.hasPrefix(".") }
+        XCTAssertEqual(leftovers, [], "temporary files left behind")
+    }
 }
