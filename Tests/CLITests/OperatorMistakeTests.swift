@@ -190,4 +190,39 @@ final class OperatorMistakeTests: XCTestCase {
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: scratch.path).filter { $0.hasPrefix(".") }
         XCTAssertEqual(leftovers, [], "temporary files left behind")
     }
+
+    // MARK: - diagnostics at scale
+
+    func testTheSameNoteForManyConnectionsPrintsOnceUnlessVerbose() throws {
+        let connections = try directory("connections")
+        let text = try String(contentsOfFile: example, encoding: .utf8)
+        for index in 0..<6 {
+            try text.replacingOccurrences(of: "vpn-0a1b2c3d4e5f67890", with: "vpn-0a1b2c3d4e5f6789\(index)")
+                .replacingOccurrences(of: "192.0.2.10", with: "192.0.2.1\(index)")
+                .replacingOccurrences(of: "192.0.2.20", with: "192.0.2.2\(index)")
+                .write(to: connections.appendingPathComponent("vpn-\(index).txt"), atomically: true, encoding: .utf8)
+        }
+        func natNotes(_ stderr: String) -> [Substring] { stderr.split(separator: "\n").filter { $0.contains("NAT-T (UDP 4500)") } }
+
+        let summary = try CLIRunner.run(["compile", connections.path])
+        XCTAssertEqual(summary.status, 0, summary.stderr)
+        let notes = natNotes(summary.stderr)
+        XCTAssertEqual(notes.count, 1, summary.stderr)
+        XCTAssertTrue(notes.first?.hasSuffix("[6 times: vpn-0a1b2c3d4e5f67890, vpn-0a1b2c3d4e5f67891, "
+                                             + "vpn-0a1b2c3d4e5f67892, …; -v prints each]") == true, summary.stderr)
+
+        let verbose = try CLIRunner.run(["compile", "-v", connections.path])
+        XCTAssertEqual(natNotes(verbose.stderr).count, 6, verbose.stderr)
+        XCTAssertTrue(verbose.stderr.contains("vpn-0a1b2c3d4e5f67895: NAT-T"), verbose.stderr)
+
+        let quiet = try CLIRunner.run(["compile", "-q", connections.path])
+        XCTAssertEqual(quiet.status, 0)
+        XCTAssertFalse(quiet.stderr.contains("note:"), quiet.stderr)
+        XCTAssertEqual(quiet.stdout, summary.stdout)
+
+        // Machine output keeps every note.
+        let json = try CLIRunner.run(["check", "--json", connections.path])
+        XCTAssertEqual(json.stdout.components(separatedBy: "NAT-T").count - 1, 0, "check has no NAT-T notes")
+        XCTAssertEqual(natNotes(try CLIRunner.run(["check", connections.path]).stderr).count, 0)
+    }
 }
