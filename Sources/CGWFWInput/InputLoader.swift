@@ -42,7 +42,6 @@ public enum InputLoader {
                 files += listing.files.map { ($0, $0) }
                 listingNotes.append(contentsOf: listing.notes)
             } else {
-                if path != "-" { try requireReadableFile(path) }
                 files.append((path == "-" ? standardInputName : path, path))
             }
         }
@@ -204,33 +203,26 @@ public enum InputLoader {
         }
     }
 
-    /// A file named directly must be a regular file: a FIFO without a writer would block the read forever,
-    /// a device or socket is no configuration. Opened non-blocking, so asking never blocks.
-    static func requireReadableFile(_ path: String) throws(UnreadableInput) {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard descriptor >= 0 else { throw UnreadableInput(path: path, reason: String(cString: strerror(errno))) }
-        defer { close(descriptor) }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else { throw UnreadableInput(path: path, reason: String(cString: strerror(errno))) }
-        if let kind = DirectoryListing.specialKind(status.st_mode) {
-            throw UnreadableInput(path: path, reason: "\(kind), not a regular file; pipe its content to `cgwfw … -`")
-        }
-    }
-
     /// Reads a file or standard input, at most `maxInputBytes + 1` bytes (enough to tell it is too big).
     static func read(_ path: String) throws(UnreadableInput) -> [UInt8] {
         let descriptor: Int32
         if path == "-" {
             descriptor = STDIN_FILENO
         } else {
-            descriptor = open(path, O_RDONLY | O_CLOEXEC)
+            // Non-blocking, so that a FIFO without a writer cannot hang the open; it is refused below.
+            descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
             guard descriptor >= 0 else { throw UnreadableInput(path: path, reason: String(cString: strerror(errno))) }
         }
         defer { if descriptor != STDIN_FILENO { close(descriptor) } }
         let name = path == "-" ? standardInputName : path
-        // A regular file is read into a buffer of its size (plus one byte to see the end) with one read.
         var status = stat()
-        let expected = fstat(descriptor, &status) == 0 && status.st_mode & S_IFMT == S_IFREG ? Int(status.st_size) : 0
+        guard fstat(descriptor, &status) == 0 else { throw UnreadableInput(path: name, reason: String(cString: strerror(errno))) }
+        // A file named directly must be a regular file: a FIFO, a device or a socket is no configuration.
+        if path != "-", let kind = DirectoryListing.specialKind(status.st_mode) {
+            throw UnreadableInput(path: path, reason: "\(kind), not a regular file; pipe its content to `cgwfw … -`")
+        }
+        // A regular file is read into a buffer of its size (plus one byte to see the end) with one read.
+        let expected = status.st_mode & S_IFMT == S_IFREG ? Int(status.st_size) : 0
         let capacity = min(expected, maxInputBytes) + 1
         var readError: Int32 = 0
         var bytes = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in

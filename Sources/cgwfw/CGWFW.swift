@@ -19,4 +19,8 @@ struct CGWFW: ParsableCommand {
         subcommands: [CheckCommand.self, CompileCommand.self, ProfilesCommand.self,
                       ApplyCommand.self, DiffCommand.self, RemoveCommand.self, ShowCommand.self, ConfirmCommand.self]
     )
+
+    static func main() {
+        main(PositionalRuns.compact(Array(CommandLine.arguments.dropFirst())))
+    }
 }

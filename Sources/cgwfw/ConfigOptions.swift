@@ -6,7 +6,10 @@ import CGWFWModel
 struct ConfigInputOptions: ParsableArguments {
     @Argument(help: ArgumentHelp("AWS VPN configuration files, or directories of them (every visible file, sorted); "
                                  + "- reads standard input.", valueName: "config"))
-    var configs: [String]
+    var configArguments: [String]
+
+    /// The config arguments in order (see `PositionalRuns`).
+    var configs: [String] { PositionalRuns.expand(configArguments) }
 
     @Option(help: "auto, generic, xml, describe-json, ipsec-conf or vyos. Default: detected from content.")
     var inputFormat: String = "auto"

@@ -225,4 +225,30 @@ final class OperatorMistakeTests: XCTestCase {
         XCTAssertEqual(json.stdout.components(separatedBy: "NAT-T").count - 1, 0, "check has no NAT-T notes")
         XCTAssertEqual(natNotes(try CLIRunner.run(["check", connections.path]).stderr).count, 0)
     }
+
+    // MARK: - many positional arguments
+
+    /// Long runs of arguments are folded before swift-argument-parser sees them (it is quadratic in them);
+    /// the files must come back complete and in order, with options between and after them still parsed.
+    func testManyArgumentsKeepTheirOrderAndTheOptionsAroundThem() throws {
+        let text = try String(contentsOfFile: example, encoding: .utf8)
+        var files: [String] = []
+        for index in 0..<30 {
+            let file = scratch.appendingPathComponent(String(format: "vpn-%02d.txt", 29 - index)).path
+            try text.replacingOccurrences(of: "vpn-0a1b2c3d4e5f67890", with: String(format: "vpn-0a1b2c3d4e5f678%02d", index))
+                .replacingOccurrences(of: "192.0.2.10", with: "192.0.2.\(100 + index)")
+                .replacingOccurrences(of: "192.0.2.20", with: "192.0.2.\(200 + index)")
+                .write(toFile: file, atomically: true, encoding: .utf8)
+            files.append(file)
+        }
+        let arguments = ["check", "--json"] + files[0..<12] + ["--local-address", "203.0.113.5"] + files[12..<20]
+            + ["--"] + files[20...]
+        let run = try CLIRunner.run(arguments)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let root = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let connections = try XCTUnwrap(root["connections"] as? [[String: Any]])
+        XCTAssertEqual(connections.compactMap { $0["source"] as? String }, files)
+        let locals = Set(connections.flatMap { ($0["tunnels"] as? [[String: Any]] ?? []).compactMap { $0["customer_gateway_address"] as? String } })
+        XCTAssertEqual(locals, ["203.0.113.5"], "--local-address after a run of files was not parsed")
+    }
 }
