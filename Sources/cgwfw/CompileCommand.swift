@@ -29,6 +29,9 @@ struct CompileCommand: ParsableCommand {
                                                                  valueName: "file"))
     var output: String?
 
+    @Flag(help: "iptables/ip6tables: write the file that takes out what the compiled file put in.")
+    var remove = false
+
     @OptionGroup var profileOptions: ProfileOptions
     @OptionGroup var input: ConfigInputOptions
 
@@ -44,10 +47,16 @@ struct CompileCommand: ParsableCommand {
         let parsed = try input.load()
         printDiagnostics(parsed.diagnostics, input.verbosity)
         if parsed.diagnostics.hasErrors { throw SysExit.dataError.exit }
-        let compiled = Compiler.compile(connections: parsed.connections, profile: profile,
-                                        target: target.flatMap(Profile.Target.init(rawValue:)))
+        let chosen = target.flatMap(Profile.Target.init(rawValue:)) ?? profile.target
+        if remove && chosen != .iptables && chosen != .ip6tables {
+            printError("cgwfw: error: --remove is for the iptables and ip6tables targets, not \(chosen.rawValue)"
+                       + (chosen == .nftables ? " (nftables: `cgwfw remove`)" : ""))
+            throw SysExit.usage.exit
+        }
+        var compiled = Compiler.compile(connections: parsed.connections, profile: profile, target: chosen)
         printDiagnostics(compiled.diagnostics, input.verbosity)
         if compiled.diagnostics.hasErrors { throw SysExit.dataError.exit }
+        if remove { compiled.text = IptablesBackend.renderRemoval(compiled.intent, family: chosen == .iptables ? .ipv4 : .ipv6) }
         guard let output, output != "-" else {
             FileHandle.standardOutput.write(Data(compiled.text.utf8))
             return

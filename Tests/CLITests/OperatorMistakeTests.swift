@@ -130,6 +130,7 @@ final class OperatorMistakeTests: XCTestCase {
             (["remove", "--nat-traversal", "on"], "--nat-traversal has no effect on `cgwfw remove`"),
             (["compile", "--target", "iptables", "--attach", "inet filter", example],
              "--attach has no effect on the iptables target"),
+            (["compile", "--remove", example], "--remove is for the iptables and ip6tables targets, not nftables"),
         ]
         for (arguments, message) in cases {
             let run = try CLIRunner.run(arguments)
