@@ -8,8 +8,8 @@ extension Diagnostics {
     public static let summaryNames = 3
 
     /// The lines to print for a person. Warnings and errors always print, each on its own. With `.summary`,
-    /// notes that say the same thing about different connections ("vpn-…: NAT-T … closed …") print once, at
-    /// the first one's place, with the count and the first few connections; machine output (JSON) keeps all.
+    /// notes that say the same thing about different connections ("vpn-…: NAT-T … closed …") print once, the
+    /// first one followed by how many more and the first few of them; machine output (JSON) keeps all.
     public func lines(_ verbosity: DiagnosticVerbosity) -> [String] {
         switch verbosity {
         case .verbose:
@@ -31,15 +31,16 @@ extension Diagnostics {
                     continue
                 }
                 guard printed.insert(rest).inserted else { continue }
+                // The first one as it is, then how many more and who they are.
                 var names: [String] = []
-                var seen: Set<String> = []
-                for subject in subjects where seen.insert(subject).inserted {
+                var seen: Set<String> = [subjects[0]]
+                for subject in subjects.dropFirst() where seen.insert(subject).inserted {
                     names.append(subject)
                     if names.count > Diagnostics.summaryNames { break }
                 }
                 let shown = names.prefix(Diagnostics.summaryNames).joined(separator: ", ")
-                    + (subjects.count > Diagnostics.summaryNames ? ", …" : "")
-                result.append("note: \(rest) [\(subjects.count) times: \(shown); -v prints each]")
+                    + (names.count > Diagnostics.summaryNames ? ", …" : "")
+                result.append("\(diagnostic.description) [and \(subjects.count - 1) more: \(shown); -v prints each]")
             }
             return result
         }
