@@ -44,6 +44,12 @@ public enum CommandFit {
             problems.append("--attach has no effect on the \((target ?? profile.target).rawValue) target: it names an "
                             + "nftables table")
         }
+        if let attach = profile.attach, !attach.hasPrefix("inet "), command != .check,
+           command == .compile ? (target ?? profile.target) == .nftables : true {
+            problems.append("--attach '\(attach)': cgwfw attaches into inet tables only; an ip or ip6 table named filter "
+                            + "is usually iptables-nft's (ufw, Docker): load `cgwfw compile --target iptables` into it "
+                            + "instead (docs/coexistence.md)")
+        }
         return problems
     }
 

@@ -102,4 +102,150 @@ final class GuardKernelTests: XCTestCase {
         XCTAssertTrue(privileged.stdout.contains("nothing pending"), privileged.stdout)
         XCTAssertFalse(FileManager.default.fileExists(atPath: runDirectory), "confirm with nothing pending created its state")
     }
+
+    // MARK: - living next to another firewall (docs/coexistence.md)
+
+    /// Two namespaces on a veth: `gateway` holds the customer gateway 198.51.100.7, `aws` the AWS endpoint
+    /// 192.0.2.10 of the example and a stranger 192.0.2.99.
+    func makeGatewayAndAWS() -> (gateway: String, aws: String) {
+        let gateway = makeNamespace(), aws = makeNamespace()
+        let setup = shell("""
+            set -e
+            ip -n \(gateway) link add vg type veth peer name va netns \(aws)
+            ip -n \(gateway) addr add 198.51.100.7/24 dev vg; ip -n \(gateway) link set vg up
+            ip -n \(gateway) route add 192.0.2.0/24 dev vg
+            ip -n \(aws) addr add 192.0.2.10/24 dev va; ip -n \(aws) addr add 192.0.2.99/24 dev va; ip -n \(aws) link set va up
+            ip -n \(aws) route add 198.51.100.0/24 dev va
+            """)
+        XCTAssertEqual(setup.status, 0, setup.output)
+        return (gateway, aws)
+    }
+
+    /// Whether one IKE packet (UDP 500 → 500) from `source` in `aws` reaches a socket on the gateway.
+    func ikeProbeArrives(_ pair: (gateway: String, aws: String), from source: String = "192.0.2.10") -> Bool {
+        let result = shell("""
+            ip netns exec \(pair.gateway) python3 -c '
+            import socket
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind(("198.51.100.7", 500)); s.settimeout(1.5)
+            try:
+                print("received", s.recvfrom(64)[0].decode())
+            except socket.timeout:
+                print("nothing")' &
+            sleep 0.4
+            ip netns exec \(pair.aws) python3 -c '
+            import socket
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind(("\(source)", 500)); s.sendto(b"probe", ("198.51.100.7", 500))'
+            wait
+            """)
+        return result.output.contains("received probe")
+    }
+
+    /// The docs recipe: a Debian-style /etc/nftables.conf (flush ruleset, a default-drop inet filter) that
+    /// includes `cgwfw compile --attach "inet filter"` after the table, loaded with nft -f, twice.
+    func testNftablesConfRecipeWorksNextToADefaultDropTable() throws {
+        let pair = makeGatewayAndAWS()
+        let attached = scratch.appendingPathComponent("cgwfw-attach.nft").path
+        let standalone = scratch.appendingPathComponent("cgwfw.nft").path
+        XCTAssertEqual(try CLIRunner.run(["compile", "-q", "--attach", "inet filter", "-o", attached, example]).status, 0)
+        XCTAssertEqual(try CLIRunner.run(["compile", "-q", "-o", standalone, example]).status, 0)
+        func conf(including file: String) throws -> String {
+            let path = scratch.appendingPathComponent("nftables-\(UUID().uuidString).conf").path
+            try """
+            #!/usr/sbin/nft -f
+            flush ruleset
+
+            table inet filter {
+            \tchain input {
+            \t\ttype filter hook input priority filter; policy drop;
+            \t\tiif "lo" accept
+            \t\tct state established,related accept
+            \t\ttcp dport 22 accept
+            \t}
+            \tchain forward {
+            \t\ttype filter hook forward priority filter; policy drop;
+            \t}
+            \tchain output {
+            \t\ttype filter hook output priority filter;
+            \t}
+            }
+            include "\(file)"
+
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        // The old recipe: cgwfw's own table's accept does not beat the default drop.
+        XCTAssertEqual(shell("ip netns exec \(pair.gateway) nft -f \(try conf(including: standalone))").status, 0)
+        XCTAssertFalse(ikeProbeArrives(pair), "control: the default-drop table must drop the probe")
+
+        let recipe = try conf(including: attached)
+        for _ in 0..<2 {
+            let load = shell("ip netns exec \(pair.gateway) nft -f \(recipe)")
+            XCTAssertEqual(load.status, 0, load.output)
+        }
+        XCTAssertTrue(ikeProbeArrives(pair), "IKE from the AWS endpoint must pass the default-drop table")
+        XCTAssertFalse(ikeProbeArrives(pair, from: "192.0.2.99"), "IKE from a stranger must still be dropped")
+        let input = shell("ip netns exec \(pair.gateway) nft list chain inet filter input").output
+        XCTAssertEqual(input.components(separatedBy: "jump cgwfw-input").count - 1, 1, "one jump after two loads:\n\(input)")
+        XCTAssertTrue(input.firstRange(of: "jump cgwfw-input")!.lowerBound < input.firstRange(of: "tcp dport 22")!.lowerBound)
+        // apply --attach uses the same names: applied over the recipe it replaces cgwfw's objects, not adds to them.
+        XCTAssertEqual(try cgwfw(pair.gateway, ["apply", "-q", "--attach", "inet filter", example]).status, 0)
+        let after = shell("ip netns exec \(pair.gateway) nft list chain inet filter input").output
+        XCTAssertEqual(after.components(separatedBy: "jump cgwfw-input").count - 1, 1, after)
+        XCTAssertTrue(ikeProbeArrives(pair))
+    }
+
+    /// ufw / Docker: iptables-nft's `ip filter` with INPUT policy DROP. The advice names the iptables target,
+    /// and its documented load command makes the probe pass.
+    func testIptablesNftFilterTableGetsTheIptablesTarget() throws {
+        try XCTSkipUnless(shell("command -v iptables-nft").status == 0, "iptables-nft is not installed")
+        let pair = makeGatewayAndAWS()
+        XCTAssertEqual(shell("ip netns exec \(pair.gateway) sh -c 'iptables-nft -A INPUT -i lo -j ACCEPT && iptables-nft -P INPUT DROP'").status, 0)
+        let applied = try cgwfw(pair.gateway, ["apply", example])
+        XCTAssertEqual(applied.status, 0, applied.stderr)
+        let advice = applied.stderr.split(separator: "\n").filter { $0.contains("table ip filter chain INPUT") }
+        XCTAssertEqual(advice.count, 1, applied.stderr)
+        XCTAssertTrue(advice.first?.contains("`cgwfw compile --target iptables -o cgwfw.rules CONFIGS`") == true, applied.stderr)
+        XCTAssertFalse(applied.stderr.contains("--attach \"ip filter\""), "apply refuses that; it must not be advised")
+        XCTAssertFalse(ikeProbeArrives(pair), "control: iptables' policy drop must drop the probe")
+
+        let rules = scratch.appendingPathComponent("cgwfw.rules").path
+        XCTAssertEqual(try CLIRunner.run(["compile", "-q", "--target", "iptables", "-o", rules, example]).status, 0)
+        let header = try String(contentsOfFile: rules, encoding: .utf8)
+        let command = try XCTUnwrap(header.split(separator: "\n").first { $0.hasPrefix("#   iptables-save ") })
+            .dropFirst(4).replacingOccurrences(of: " FILE ", with: " \(rules) ")
+            .replacingOccurrences(of: "iptables-save", with: "iptables-nft-save")
+            .replacingOccurrences(of: "iptables-restore", with: "iptables-nft-restore")
+        let script = scratch.appendingPathComponent("load.sh").path
+        try command.write(toFile: script, atomically: true, encoding: .utf8)
+        let load = shell("ip netns exec \(pair.gateway) sh -e \(script)")
+        XCTAssertEqual(load.status, 0, load.output)
+        XCTAssertTrue(ikeProbeArrives(pair), "IKE from the AWS endpoint must pass iptables' INPUT after the load")
+        XCTAssertFalse(ikeProbeArrives(pair, from: "192.0.2.99"))
+    }
+
+    /// firewalld's table: the advice says not to attach there.
+    func testFirewalldTableIsNotAttachedInto() throws {
+        let ns = makeNamespace()
+        let firewalld = scratch.appendingPathComponent("firewalld.nft").path
+        try """
+        table inet firewalld {
+        \tchain filter_INPUT {
+        \t\ttype filter hook input priority filter + 10; policy accept;
+        \t\tct state established,related accept
+        \t\treject with icmpx admin-prohibited
+        \t}
+        }
+
+        """.write(toFile: firewalld, atomically: true, encoding: .utf8)
+        XCTAssertEqual(shell("ip netns exec \(ns) nft -f \(firewalld)").status, 0)
+        let diff = try cgwfw(ns, ["diff", example])
+        let advice = diff.stderr.split(separator: "\n").filter { $0.contains("table inet firewalld chain filter_INPUT") }
+        XCTAssertEqual(advice.count, 1, diff.stderr)
+        XCTAssertTrue(advice.first?.contains("firewalld rebuilds that table on every reload, so do not attach cgwfw there") == true,
+                      diff.stderr)
+        XCTAssertTrue(advice.first?.contains("firewall-cmd --permanent --add-service=ipsec") == true, diff.stderr)
+        XCTAssertFalse(diff.stderr.contains("--attach \"inet firewalld\""), diff.stderr)
+    }
 }

@@ -130,6 +130,8 @@ final class OperatorMistakeTests: XCTestCase {
             (["remove", "--nat-traversal", "on"], "--nat-traversal has no effect on `cgwfw remove`"),
             (["compile", "--target", "iptables", "--attach", "inet filter", example],
              "--attach has no effect on the iptables target"),
+            (["compile", "--attach", "ip filter", example], "cgwfw attaches into inet tables only"),
+            (["apply", "--attach", "ip filter", example], "cgwfw attaches into inet tables only"),
             (["compile", "--remove", example], "--remove is for the iptables and ip6tables targets, not nftables"),
         ]
         for (arguments, message) in cases {
