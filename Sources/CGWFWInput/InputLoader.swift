@@ -33,7 +33,10 @@ public enum InputLoader {
     /// - Parameters:
     ///   - format: nil detects each file's format from its content.
     ///   - localAddress: replaces the customer gateway outside address of every tunnel (`--local-address`).
+    ///   - localAddressFromRoutes: `--local-address auto`: the kernel's source address towards an AWS endpoint
+    ///     (nil: no route); all endpoints must agree on one, which then replaces the customer gateway address.
     public static func load(paths: [String], format: InputFormat? = nil, localAddress: IPAddress? = nil,
+                            localAddressFromRoutes: ((IPAddress) -> IPAddress?)? = nil,
                             emptyInput: EmptyInput = .allowed) throws(UnreadableInput) -> ParseResult {
         var files: [(name: String, path: String)] = []
         var listingNotes = Diagnostics()
@@ -56,6 +59,10 @@ public enum InputLoader {
         }
         var parsed: [ParsedInput] = []
         for outcome in outcomes { parsed.append(try outcome.get()) }
+        var localAddress = localAddress
+        if let localAddressFromRoutes {
+            localAddress = routedLocalAddress(parsed, resolve: localAddressFromRoutes, diagnostics: &listingNotes)
+        }
         return build(parsed, localAddress: localAddress, leading: listingNotes, emptyInput: emptyInput,
                      inputNames: paths.map { $0 == "-" ? standardInputName : $0 })
     }
@@ -120,6 +127,37 @@ public enum InputLoader {
             }
         }
         return result
+    }
+
+    /// `--local-address auto`: the one source address the kernel uses towards every AWS endpoint of the input,
+    /// said in a note; an endpoint without a route, or endpoints reached from different addresses, is an error.
+    static func routedLocalAddress(_ inputs: [ParsedInput], resolve: (IPAddress) -> IPAddress?,
+                                   diagnostics: inout Diagnostics) -> IPAddress? {
+        let endpoints = Set(inputs.flatMap { $0.file.connections.flatMap(\.tunnels) }
+            .compactMap { $0.vpnGatewayAddress.flatMap { IPAddress($0.text) } }).sorted()
+        guard !endpoints.isEmpty else { return nil }
+        var bySource: [IPAddress: [IPAddress]] = [:]
+        var unrouted: [IPAddress] = []
+        for endpoint in endpoints {
+            if let source = resolve(endpoint) { bySource[source, default: []].append(endpoint) } else { unrouted.append(endpoint) }
+        }
+        func some(_ addresses: [IPAddress]) -> String {
+            addresses.prefix(3).map(\.description).joined(separator: ", ") + (addresses.count > 3 ? ", …" : "")
+        }
+        if !unrouted.isEmpty {
+            diagnostics.error("--local-address auto: the kernel has no route to the AWS endpoint(s) \(some(unrouted)); "
+                              + "give the address with --local-address ADDR")
+            return nil
+        }
+        guard bySource.count == 1, let (source, reached) = bySource.first else {
+            let choices = bySource.sorted { $0.key < $1.key }.map { "\($0.key) towards \(some($0.value))" }
+            diagnostics.error("--local-address auto: the kernel sends to the AWS endpoints from different addresses ("
+                              + choices.joined(separator: "; ") + "); give one with --local-address ADDR")
+            return nil
+        }
+        diagnostics.note("--local-address auto: \(source), the kernel's source address towards the \(reached.count) AWS "
+                         + "endpoint(s) (route lookup)")
+        return source
     }
 
     /// One connection id whose tunnels differ between inputs (a stale copy next to the current download):

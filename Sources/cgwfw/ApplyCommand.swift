@@ -78,7 +78,11 @@ struct ApplyCommand: ParsableCommand {
 func compileIntent(profileOptions: ProfileOptions, input: ConfigInputOptions, command: CommandFit.Command,
                    allowEmpty: Bool) throws -> (RuleIntent, ApplyTarget) {
     let profile = try profileOptions.resolve(for: command)
-    let parsed = try input.load(emptyInput: allowEmpty ? .allowed : .refused(hint: emptyApplyHint))
+    var parsed = try input.load(emptyInput: allowEmpty ? .allowed : .refused(hint: emptyApplyHint))
+    if profile.placement == .host && !parsed.diagnostics.hasErrors {
+        parsed.diagnostics.append(contentsOf: HostAddressCheck.diagnostics(connections: parsed.connections,
+                                                                           hostAddresses: RouteLookup.localAddresses()))
+    }
     printDiagnostics(parsed.diagnostics, input.verbosity)
     if parsed.diagnostics.hasErrors { throw SysExit.dataError.exit }
     let compiled = IntentBuilder.build(connections: parsed.connections, profile: profile)

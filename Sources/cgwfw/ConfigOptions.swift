@@ -1,6 +1,7 @@
 import ArgumentParser
 import CGWFWInput
 import CGWFWModel
+import CGWFWNetlink
 
 /// The inputs every config-reading subcommand takes: files, format override, local address override.
 struct ConfigInputOptions: ParsableArguments {
@@ -14,8 +15,8 @@ struct ConfigInputOptions: ParsableArguments {
     @Option(help: "auto, generic, xml, describe-json, ipsec-conf or vyos. Default: detected from content.")
     var inputFormat: String = "auto"
 
-    @Option(help: ArgumentHelp("Replace the customer gateway outside address (gateway behind NAT, or a placeholder).",
-                               valueName: "addr"))
+    @Option(help: ArgumentHelp("Replace the customer gateway outside address (gateway behind NAT, or a placeholder); "
+                               + "auto: the kernel's source address towards the AWS endpoints.", valueName: "addr|auto"))
     var localAddress: String?
 
     @Flag(name: .shortAndLong, help: "Print no notes (warnings and errors still print).")
@@ -31,8 +32,8 @@ struct ConfigInputOptions: ParsableArguments {
             throw ValidationError("unknown --input-format '\(inputFormat)'; use auto, "
                 + InputFormat.allCases.map(\.rawValue).joined(separator: ", "))
         }
-        if let localAddress, IPAddress(localAddress) == nil {
-            throw ValidationError("--local-address '\(localAddress)' is not an IPv4 or IPv6 address")
+        if let localAddress, localAddress != "auto", IPAddress(localAddress) == nil {
+            throw ValidationError("--local-address is not an IPv4 or IPv6 address, nor auto")
         }
     }
 
@@ -44,7 +45,10 @@ struct ConfigInputOptions: ParsableArguments {
     /// Reads and parses every config. Unreadable input exits 66; diagnostics are returned, not printed.
     func load(emptyInput: InputLoader.EmptyInput = .allowed) throws -> ParseResult {
         do {
-            return try InputLoader.load(paths: configs, format: format, localAddress: local, emptyInput: emptyInput)
+            let fromRoutes: ((IPAddress) -> IPAddress?)? = localAddress == "auto"
+                ? { endpoint in (try? RouteLookup.sourceAddress(towards: endpoint)) ?? nil } : nil
+            return try InputLoader.load(paths: configs, format: format, localAddress: local,
+                                        localAddressFromRoutes: fromRoutes, emptyInput: emptyInput)
         } catch {
             printError("cgwfw: \(error)")
             throw SysExit.noInput.exit

@@ -97,7 +97,7 @@ final class CheckCLITests: XCTestCase {
         let run = try CLIRunner.run(["check", "--local-address", "203.0.113.9", inputFixture("generic-placeholder.txt")])
         XCTAssertEqual(run.status, 0, run.stderr)
         XCTAssertTrue(run.stdout.contains("203.0.113.9"))
-        XCTAssertTrue(run.stderr.contains("note: customer gateway outside address 'YOUR_UPLINK_ADDRESS' replaced by --local-address 203.0.113.9"),
+        XCTAssertTrue(run.stderr.contains("note: customer gateway outside address (not an IP address, not repeated here) replaced by --local-address 203.0.113.9"),
                       run.stderr)
         XCTAssertTrue(run.stderr.contains("merged"), "both tunnels name one AWS address: \(run.stderr)")
     }

@@ -248,4 +248,66 @@ final class GuardKernelTests: XCTestCase {
         XCTAssertTrue(advice.first?.contains("firewall-cmd --permanent --add-service=ipsec") == true, diff.stderr)
         XCTAssertFalse(diff.stderr.contains("--attach \"inet firewalld\""), diff.stderr)
     }
+
+    // MARK: - the customer gateway address against the host
+
+    /// A host behind 1:1 NAT: its only address is 10.0.0.5, its default route goes via 10.0.0.1.
+    func makeHostBehindNAT() -> String {
+        let host = makeNamespace(), router = makeNamespace()
+        let setup = shell("""
+            set -e
+            ip -n \(host) link add v0 type veth peer name v1 netns \(router)
+            ip -n \(host) addr add 10.0.0.5/24 dev v0; ip -n \(host) link set v0 up
+            ip -n \(router) addr add 10.0.0.1/24 dev v1; ip -n \(router) link set v1 up
+            ip -n \(host) route add default via 10.0.0.1
+            """)
+        XCTAssertEqual(setup.status, 0, setup.output)
+        return host
+    }
+
+    func testAnAddressOnNoInterfaceIsNamedWithTheHostsAddresses() throws {
+        let host = makeHostBehindNAT()
+        for arguments in [["diff", example], ["check", "--host", example]] {
+            let run = try cgwfw(host, arguments)
+            XCTAssertNotEqual(run.status, 65, run.stderr)
+            let warning = run.stderr.split(separator: "\n").filter { $0.contains("is on no interface of this host") }
+            XCTAssertEqual(warning.count, 1, "\(arguments): \(run.stderr)")
+            XCTAssertTrue(warning.first?.contains("customer gateway address 198.51.100.7") == true, run.stderr)
+            XCTAssertTrue(warning.first?.contains("(its addresses: 10.0.0.5)") == true, run.stderr)
+            XCTAssertTrue(warning.first?.contains("1:1 NAT") == true, run.stderr)
+        }
+        // Without --host, check says nothing about the host (it may run anywhere).
+        XCTAssertFalse(try cgwfw(host, ["check", example]).stderr.contains("no interface of this host"))
+        // On the host that has the address, no warning.
+        let owner = makeNamespace()
+        XCTAssertEqual(shell("ip -n \(owner) link add d0 type veth peer name d1 && ip -n \(owner) addr add 198.51.100.7/24 dev d0").status, 0)
+        XCTAssertFalse(try cgwfw(owner, ["check", "--host", example]).stderr.contains("no interface of this host"))
+    }
+
+    func testLocalAddressAutoTakesTheRoutedSourceAndOpensNATTraversal() throws {
+        let host = makeHostBehindNAT()
+        let run = try cgwfw(host, ["compile", "--target", "json", "--local-address", "auto", example])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.stderr.contains("--local-address auto: 10.0.0.5, the kernel's source address towards the 2 AWS endpoint(s)"),
+                      run.stderr)
+        XCTAssertFalse(run.stderr.contains("no interface of this host"), run.stderr)
+        let root = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let sets = try XCTUnwrap(root["sets"] as? [[String: Any]], run.stdout)
+        func pairs(_ name: String) -> [String] {
+            (sets.first { $0["name"] as? String == name }?["elements"] as? [[String: Any]] ?? [])
+                .map { "\($0["local"] ?? "") \($0["remote"] ?? "")" }
+        }
+        XCTAssertEqual(pairs("pairs_ipv4"), ["10.0.0.5 192.0.2.10", "10.0.0.5 192.0.2.20"], run.stdout)
+        XCTAssertEqual(pairs("natt_ipv4"), ["10.0.0.5 192.0.2.10", "10.0.0.5 192.0.2.20"], "NAT-T opens behind NAT")
+
+        let applied = try cgwfw(host, ["apply", "--local-address", "auto", example])
+        XCTAssertEqual(applied.status, 0, applied.stderr)
+        XCTAssertTrue(shell("ip netns exec \(host) nft list set inet cgwfw natt_ipv4").output.contains("10.0.0.5 . 192.0.2.10"))
+
+        let isolated = makeNamespace()
+        let unrouted = try cgwfw(isolated, ["check", "--local-address", "auto", example])
+        XCTAssertEqual(unrouted.status, 65, unrouted.stderr)
+        XCTAssertTrue(unrouted.stderr.contains("--local-address auto: the kernel has no route to the AWS endpoint(s) 192.0.2.10"),
+                      unrouted.stderr)
+    }
 }
