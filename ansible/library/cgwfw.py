@@ -256,7 +256,8 @@ def build_command(module, binary):
 
 
 def succeeded(module, rc):
-    if module.check_mode and module.params['state'] == 'present':
+    # In check mode cgwfw runs `diff` or `remove --dry-run`: both exit 1 when they would change something.
+    if module.check_mode:
         return rc in (0, DIFF_WOULD_CHANGE)
     return rc == 0
 
