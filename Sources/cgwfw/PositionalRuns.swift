@@ -6,6 +6,8 @@ enum PositionalRuns {
     /// The folded runs, by stand-in index; written once in `main` before parsing, read after.
     nonisolated(unsafe) private static var runs: [[String]] = []
     private static let marker = "\u{1F}cgwfw-arguments-"
+    /// The subcommands whose positional arguments are config files (ConfigInputOptions).
+    static let configCommands: Set<String> = ["check", "compile", "apply", "diff"]
     /// Shorter runs are left alone: folding them saves nothing.
     static let minimumRun = 8
 
@@ -13,6 +15,8 @@ enum PositionalRuns {
     /// that option's value (and the first of all the subcommand's name): it stays; so does everything before
     /// a subcommand could have been named. After `--` every argument is plain.
     static func compact(_ arguments: [String]) -> [String] {
+        // Only where config files are positional; elsewhere a stray argument must show in the parser's error.
+        guard let command = arguments.first, configCommands.contains(command) else { return arguments }
         var result: [String] = []
         result.reserveCapacity(min(arguments.count, 64))
         var run: [String] = []
