@@ -78,7 +78,8 @@ struct ApplyCommand: ParsableCommand {
 func compileIntent(profileOptions: ProfileOptions, input: ConfigInputOptions, command: CommandFit.Command,
                    allowEmpty: Bool) throws -> (RuleIntent, ApplyTarget) {
     let profile = try profileOptions.resolve(for: command)
-    var parsed = try input.load(emptyInput: allowEmpty ? .allowed : .refused(hint: emptyApplyHint))
+    var parsed = try input.load(emptyInput: allowEmpty ? .allowed : .refused(hint: emptyApplyHint),
+                                profileLocalAddress: profile.localAddress)
     if profile.placement == .host && !parsed.diagnostics.hasErrors {
         parsed.diagnostics.append(contentsOf: HostAddressCheck.diagnostics(connections: parsed.connections,
                                                                            hostAddresses: RouteLookup.localAddresses()))

@@ -44,7 +44,7 @@ struct CompileCommand: ParsableCommand {
 
     func run() throws {
         let profile = try profileOptions.resolve(for: .compile, target: target.flatMap(Profile.Target.init(rawValue:)))
-        let parsed = try input.load()
+        let parsed = try input.load(profileLocalAddress: profile.localAddress)
         printDiagnostics(parsed.diagnostics, input.verbosity)
         if parsed.diagnostics.hasErrors { throw SysExit.dataError.exit }
         let chosen = target.flatMap(Profile.Target.init(rawValue:)) ?? profile.target

@@ -38,12 +38,15 @@ struct ConfigInputOptions: ParsableArguments {
     }
 
     var format: InputFormat? { InputFormat(rawValue: inputFormat) }
-    var local: IPAddress? { localAddress.flatMap { IPAddress($0) } }
+
 
     var verbosity: DiagnosticVerbosity { quiet ? .quiet : verbose ? .verbose : .summary }
 
     /// Reads and parses every config. Unreadable input exits 66; diagnostics are returned, not printed.
-    func load(emptyInput: InputLoader.EmptyInput = .allowed) throws -> ParseResult {
+    /// - Parameter profileLocalAddress: the profile's local_address, used when --local-address is not given.
+    func load(emptyInput: InputLoader.EmptyInput = .allowed, profileLocalAddress: String? = nil) throws -> ParseResult {
+        let localAddress = self.localAddress ?? profileLocalAddress
+        let local = localAddress.flatMap { IPAddress($0) }
         do {
             let fromRoutes: ((IPAddress) -> IPAddress?)? = localAddress == "auto"
                 ? { endpoint in (try? RouteLookup.sourceAddress(towards: endpoint)) ?? nil } : nil

@@ -300,6 +300,15 @@ final class GuardKernelTests: XCTestCase {
         XCTAssertEqual(pairs("pairs_ipv4"), ["10.0.0.5 192.0.2.10", "10.0.0.5 192.0.2.20"], run.stdout)
         XCTAssertEqual(pairs("natt_ipv4"), ["10.0.0.5 192.0.2.10", "10.0.0.5 192.0.2.20"], "NAT-T opens behind NAT")
 
+        // The same from a profile's local_address key.
+        let profile = scratch.appendingPathComponent("behind-nat.yaml")
+        try (try String(contentsOf: CLIRunner.repoRoot.appendingPathComponent("Profiles/linux-host.yaml"), encoding: .utf8))
+            .replacingOccurrences(of: "\nlocal_address: null", with: "\nlocal_address: auto")
+            .write(to: profile, atomically: true, encoding: .utf8)
+        let fromProfile = try cgwfw(host, ["compile", "--target", "json", "--profile", profile.path, example])
+        XCTAssertEqual(fromProfile.status, 0, fromProfile.stderr)
+        XCTAssertEqual(fromProfile.stdout, run.stdout)
+
         let applied = try cgwfw(host, ["apply", "--local-address", "auto", example])
         XCTAssertEqual(applied.status, 0, applied.stderr)
         XCTAssertTrue(shell("ip netns exec \(host) nft list set inet cgwfw natt_ipv4").output.contains("10.0.0.5 . 192.0.2.10"))
