@@ -123,16 +123,19 @@ final class GuardKernelTests: XCTestCase {
 
     /// Whether one IKE packet (UDP 500 → 500) from `source` in `aws` reaches a socket on the gateway.
     func ikeProbeArrives(_ pair: (gateway: String, aws: String), from source: String = "192.0.2.10") -> Bool {
+        // The sender waits until the receiver's socket is bound, however slow the machine is.
+        let ready = scratch.appendingPathComponent("ready-\(UUID().uuidString)").path
         let result = shell("""
             ip netns exec \(pair.gateway) python3 -c '
             import socket
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             s.bind(("198.51.100.7", 500)); s.settimeout(1.5)
+            open("\(ready)", "w").close()
             try:
                 print("received", s.recvfrom(64)[0].decode())
             except socket.timeout:
                 print("nothing")' &
-            sleep 0.4
+            for _ in $(seq 200); do [ -e \(ready) ] && break; sleep 0.05; done
             ip netns exec \(pair.aws) python3 -c '
             import socket
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
