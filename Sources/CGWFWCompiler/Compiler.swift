@@ -21,12 +21,12 @@ public enum Compiler {
 
     public static func compile(connections: [Connection], profile: Profile, target: Profile.Target? = nil) -> Output {
         let result = IntentBuilder.build(connections: connections, profile: profile)
-        let rendered = render(result.intent, target: target ?? profile.target, profile: profile)
+        let chosen = target ?? profile.target
+        let rendered = chosen == .nftables && profile.attach != nil
+            ? NftablesAttachBackend.render(result.intent, attach: profile.attach!, attachChains: profile.attachChains)
+            : render(result.intent, target: chosen, profile: profile)
         var diagnostics = result.diagnostics
         diagnostics.append(contentsOf: rendered.diagnostics)
-        if let attach = profile.attach, (target ?? profile.target) == .nftables {
-            diagnostics.note("attach (\(attach)) is for cgwfw apply; this script owns its own table inet \(profile.table)")
-        }
         return Output(text: rendered.text, intent: result.intent, diagnostics: diagnostics)
     }
 }

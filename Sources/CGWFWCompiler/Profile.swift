@@ -99,13 +99,17 @@ public struct Profile: Hashable, Sendable, Codable {
     public var attach: String?
     /// Attach mode: hook name (`input`, `output`, `forward`) → existing base chain to jump from.
     public var attachChains: [String: String]
+    /// Replaces the config's customer gateway address, like `--local-address`: an IP address, or `auto` (the
+    /// kernel's source address towards the AWS endpoints); nil keeps the config's.
+    public var localAddress: String?
 
     public init(name: String = "linux-host", description: String = "", target: Target = .nftables,
                 placement: Placement = .host, table: String = "cgwfw", wanInterface: String? = nil,
                 tunnelSelection: TunnelSelection = .ipsecPolicy, tunnelInterfaces: [String] = [],
                 natTraversal: NATTraversal = .auto, behindNAT: Bool = false, tcpMSS: MSSSetting = .auto,
                 clearDF: Switch = .auto, strict: Bool = false, counters: Bool = true, comments: Bool = true,
-                pfDialect: PFDialect = .openbsd, attach: String? = nil, attachChains: [String: String] = [:]) {
+                pfDialect: PFDialect = .openbsd, attach: String? = nil, attachChains: [String: String] = [:],
+                localAddress: String? = nil) {
         self.name = name
         self.description = description
         self.target = target
@@ -124,6 +128,7 @@ public struct Profile: Hashable, Sendable, Codable {
         self.pfDialect = pfDialect
         self.attach = attach
         self.attachChains = attachChains
+        self.localAddress = localAddress
     }
 
     enum CodingKeys: String, CodingKey {
@@ -131,7 +136,7 @@ public struct Profile: Hashable, Sendable, Codable {
         case wanInterface = "wan_interface", tunnelSelection = "tunnel_selection"
         case tunnelInterfaces = "tunnel_interfaces", natTraversal = "nat_traversal", behindNAT = "behind_nat"
         case tcpMSS = "tcp_mss", clearDF = "clear_df", strict, counters, comments, pfDialect = "pf_dialect"
-        case attach, attachChains = "attach_chains"
+        case attach, attachChains = "attach_chains", localAddress = "local_address"
     }
 
     /// The name of the profile used when none is given.
@@ -156,6 +161,7 @@ public struct Profile: Hashable, Sendable, Codable {
         ("pf_dialect", PFDialect.allCases.map(\.rawValue).joined(separator: " | ")),
         ("attach", "\"family table\" of an existing nftables table, or null"),
         ("attach_chains", "map of hook (input, output, forward) to chain name"),
+        ("local_address", "IP address, auto (the kernel's source address towards AWS) or null"),
     ]
 
     /// Problems with values that are legal one by one but not together, or not safe to print in rules.
@@ -181,6 +187,9 @@ public struct Profile: Hashable, Sendable, Codable {
                 || !Profile.isSafeName(String(parts[1]), maxLength: 64) {
                 errors.append(("attach", "'\(attach)' must be \"family table\" with family inet, ip or ip6"))
             }
+        }
+        if let localAddress, localAddress != "auto", IPAddress(localAddress) == nil {
+            errors.append(("local_address", "is not an IPv4 or IPv6 address, nor auto"))
         }
         for (hook, chain) in attachChains.sorted(by: { $0.key < $1.key }) {
             if !["input", "output", "forward"].contains(hook) {

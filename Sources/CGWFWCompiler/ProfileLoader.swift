@@ -187,6 +187,8 @@ public enum ProfileLoader {
                 if let v = plainString(value).flatMap(Profile.PFDialect.init(rawValue:)) { profile.pfDialect = v } else { bad(expected) }
             case "attach":
                 if isNull(value) { profile.attach = nil } else if let v = plainString(value) { profile.attach = v } else { bad(expected) }
+            case "local_address":
+                if isNull(value) { profile.localAddress = nil } else if let v = plainString(value) { profile.localAddress = v } else { bad(expected) }
             case "attach_chains":
                 if isNull(value) { profile.attachChains = [:] }
                 else if case .mapping(let chains) = value {

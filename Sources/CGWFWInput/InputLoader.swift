@@ -22,15 +22,28 @@ public enum InputLoader {
     /// How standard input is named in diagnostics and in `Connection.source`.
     public static let standardInputName = "<stdin>"
 
+    /// What an input that yields no VPN connection at all means for the command reading it.
+    public enum EmptyInput: Sendable {
+        /// A warning: the caller compiles or applies an empty ruleset on purpose (`--allow-empty`, `compile`).
+        case allowed
+        /// An error (65); `hint` says what to do instead (for apply: `cgwfw remove`).
+        case refused(hint: String?)
+    }
+
     /// - Parameters:
     ///   - format: nil detects each file's format from its content.
     ///   - localAddress: replaces the customer gateway outside address of every tunnel (`--local-address`).
-    public static func load(paths: [String], format: InputFormat? = nil,
-                            localAddress: IPAddress? = nil) throws(UnreadableInput) -> ParseResult {
+    ///   - localAddressFromRoutes: `--local-address auto`: the kernel's source address towards an AWS endpoint
+    ///     (nil: no route); all endpoints must agree on one, which then replaces the customer gateway address.
+    public static func load(paths: [String], format: InputFormat? = nil, localAddress: IPAddress? = nil,
+                            localAddressFromRoutes: ((IPAddress) -> IPAddress?)? = nil,
+                            emptyInput: EmptyInput = .allowed) throws(UnreadableInput) -> ParseResult {
         var files: [(name: String, path: String)] = []
+        var listingNotes = Diagnostics()
         for path in paths {
-            if path != "-", let contents = try filesInDirectory(path) {
-                files += contents.map { ($0, $0) }
+            if path != "-", let listing = try DirectoryListing(path) {
+                files += listing.files.map { ($0, $0) }
+                listingNotes.append(contentsOf: listing.notes)
             } else {
                 files.append((path == "-" ? standardInputName : path, path))
             }
@@ -46,14 +59,20 @@ public enum InputLoader {
         }
         var parsed: [ParsedInput] = []
         for outcome in outcomes { parsed.append(try outcome.get()) }
-        return build(parsed, localAddress: localAddress)
+        var localAddress = localAddress
+        if let localAddressFromRoutes {
+            localAddress = routedLocalAddress(parsed, resolve: localAddressFromRoutes, diagnostics: &listingNotes)
+        }
+        return build(parsed, localAddress: localAddress, leading: listingNotes, emptyInput: emptyInput,
+                     inputNames: paths.map { $0 == "-" ? standardInputName : $0 })
     }
 
     /// The same for inputs already in memory (tests, generated configs).
     public static func load(contents inputs: [(name: String, bytes: [UInt8])], format: InputFormat? = nil,
                             localAddress: IPAddress? = nil) -> ParseResult {
         let parsed = concurrentMap(inputs.count) { parseInput(name: inputs[$0].name, bytes: inputs[$0].bytes, format: format) }
-        return build(parsed, localAddress: localAddress)
+        return build(parsed, localAddress: localAddress, leading: Diagnostics(), emptyInput: .allowed,
+                     inputNames: inputs.map(\.name))
     }
 
     /// One input after parsing, before validation.
@@ -79,12 +98,13 @@ public enum InputLoader {
     }
 
     /// Validation runs in input order: duplicate merging and its notes depend on what came first.
-    private static func build(_ inputs: [ParsedInput], localAddress: IPAddress?) -> ParseResult {
+    private static func build(_ inputs: [ParsedInput], localAddress: IPAddress?, leading: Diagnostics,
+                              emptyInput: EmptyInput, inputNames: [String]) -> ParseResult {
         var builder = ModelBuilder(localAddress: localAddress)
         let connections = inputs.reduce(0) { $0 + $1.file.connections.count }
         builder.reserveCapacity(connections: connections,
                                 tunnels: inputs.reduce(0) { $0 + $1.file.connections.reduce(0) { $0 + $1.tunnels.count } })
-        var all = Diagnostics()
+        var all = leading
         if let localAddress, let reason = localAddress.unusableAsOutsideAddress {
             all.error("--local-address \(localAddress) is \(reason), not usable as a tunnel endpoint")
         }
@@ -94,10 +114,73 @@ public enum InputLoader {
             all.append(contentsOf: diagnostics.diagnostics)
         }
         var result = builder.finish(with: all)
+        result.diagnostics.append(contentsOf: conflictingConnections(result.connections))
         if result.connections.isEmpty && !result.diagnostics.hasErrors {
-            result.diagnostics.warning("no usable VPN connection in the input (\(result.skipped.count) skipped)")
+            let names = inputNames.count <= 3 ? inputNames.joined(separator: ", ")
+                : inputNames.prefix(3).joined(separator: ", ") + " and \(inputNames.count - 3) more"
+            let skipped = result.skipped.isEmpty ? "" : " (\(result.skipped.count) skipped)"
+            switch emptyInput {
+            case .allowed:
+                result.diagnostics.warning("no usable VPN connection in the input\(skipped)")
+            case .refused(let hint):
+                result.diagnostics.error("no VPN connection in \(names)\(skipped)" + (hint.map { "; \($0)" } ?? ""))
+            }
         }
         return result
+    }
+
+    /// `--local-address auto`: the one source address the kernel uses towards every AWS endpoint of the input,
+    /// said in a note; an endpoint without a route, or endpoints reached from different addresses, is an error.
+    static func routedLocalAddress(_ inputs: [ParsedInput], resolve: (IPAddress) -> IPAddress?,
+                                   diagnostics: inout Diagnostics) -> IPAddress? {
+        let endpoints = Set(inputs.flatMap { $0.file.connections.flatMap(\.tunnels) }
+            .compactMap { $0.vpnGatewayAddress.flatMap { IPAddress($0.text) } }).sorted()
+        guard !endpoints.isEmpty else { return nil }
+        var bySource: [IPAddress: [IPAddress]] = [:]
+        var unrouted: [IPAddress] = []
+        for endpoint in endpoints {
+            if let source = resolve(endpoint) { bySource[source, default: []].append(endpoint) } else { unrouted.append(endpoint) }
+        }
+        func some(_ addresses: [IPAddress]) -> String {
+            addresses.prefix(3).map(\.description).joined(separator: ", ") + (addresses.count > 3 ? ", …" : "")
+        }
+        if !unrouted.isEmpty {
+            diagnostics.error("--local-address auto: the kernel has no route to the AWS endpoint(s) \(some(unrouted)); "
+                              + "give the address with --local-address ADDR")
+            return nil
+        }
+        guard bySource.count == 1, let (source, reached) = bySource.first else {
+            let choices = bySource.sorted { $0.key < $1.key }.map { "\($0.key) towards \(some($0.value))" }
+            diagnostics.error("--local-address auto: the kernel sends to the AWS endpoints from different addresses ("
+                              + choices.joined(separator: "; ") + "); give one with --local-address ADDR")
+            return nil
+        }
+        diagnostics.note("--local-address auto: \(source), the kernel's source address towards the \(reached.count) AWS "
+                         + "endpoint(s) (route lookup)")
+        return source
+    }
+
+    /// One connection id whose tunnels differ between inputs (a stale copy next to the current download):
+    /// an error naming both places. Identical copies never get here: their tunnels merge in the model builder.
+    static func conflictingConnections(_ connections: [Connection]) -> Diagnostics {
+        var diagnostics = Diagnostics()
+        var first: [String: Int] = [:]
+        first.reserveCapacity(connections.count)
+        for (index, connection) in connections.enumerated() {
+            guard let id = connection.id else { continue }
+            guard let earlier = first[id] else {
+                first[id] = index
+                continue
+            }
+            let other = connections[earlier]
+            func pairs(_ c: Connection) -> String {
+                c.tunnels.map { "\($0.customerGatewayAddress) ↔ \($0.vpnGatewayAddress)" }.joined(separator: ", ")
+            }
+            diagnostics.error("\(id) is also in \(other.source):\(other.tunnels.first?.line ?? 1) with other tunnels "
+                              + "(\(pairs(other)) there, \(pairs(connection)) here); one of the two is stale: remove it",
+                              file: connection.source, line: connection.tunnels.first?.line)
+        }
+        return diagnostics
     }
 
     /// `work(0..<count)` spread over all cores, results in index order.
@@ -158,49 +241,26 @@ public enum InputLoader {
         }
     }
 
-    /// The visible regular files of a directory (e.g. /etc/cgwfw/connections), sorted; nil when `path` is
-    /// not a directory. One directory argument instead of thousands of file arguments.
-    static func filesInDirectory(_ path: String) throws(UnreadableInput) -> [String]? {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            return nil
-        }
-        guard let directory = opendir(path) else { throw UnreadableInput(path: path, reason: "cannot list the directory") }
-        defer { closedir(directory) }
-        let base = path.hasSuffix("/") ? path : path + "/"
-        // The entry type from readdir spares a stat per file; only links and unknown types need one.
-        var entries: [(name: String, isRegular: Bool?)] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
-            guard !name.hasPrefix(".") else { continue }
-            switch Int32(entry.pointee.d_type) {
-            case Int32(DT_REG): entries.append((name, true))
-            case Int32(DT_DIR): continue
-            default: entries.append((name, nil))
-            }
-        }
-        return entries.sorted { $0.name < $1.name }.compactMap { entry in
-            let file = base + entry.name
-            if entry.isRegular == true { return file }
-            var isSubdirectory: ObjCBool = false
-            return FileManager.default.fileExists(atPath: file, isDirectory: &isSubdirectory) && !isSubdirectory.boolValue ? file : nil
-        }
-    }
-
     /// Reads a file or standard input, at most `maxInputBytes + 1` bytes (enough to tell it is too big).
     static func read(_ path: String) throws(UnreadableInput) -> [UInt8] {
         let descriptor: Int32
         if path == "-" {
             descriptor = STDIN_FILENO
         } else {
-            descriptor = open(path, O_RDONLY | O_CLOEXEC)
+            // Non-blocking, so that a FIFO without a writer cannot hang the open; it is refused below.
+            descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
             guard descriptor >= 0 else { throw UnreadableInput(path: path, reason: String(cString: strerror(errno))) }
         }
         defer { if descriptor != STDIN_FILENO { close(descriptor) } }
         let name = path == "-" ? standardInputName : path
-        // A regular file is read into a buffer of its size (plus one byte to see the end) with one read.
         var status = stat()
-        let expected = fstat(descriptor, &status) == 0 && status.st_mode & S_IFMT == S_IFREG ? Int(status.st_size) : 0
+        guard fstat(descriptor, &status) == 0 else { throw UnreadableInput(path: name, reason: String(cString: strerror(errno))) }
+        // A file named directly must be a regular file: a FIFO, a device or a socket is no configuration.
+        if path != "-", let kind = DirectoryListing.specialKind(status.st_mode) {
+            throw UnreadableInput(path: path, reason: "\(kind), not a regular file; pipe its content to `cgwfw … -`")
+        }
+        // A regular file is read into a buffer of its size (plus one byte to see the end) with one read.
+        let expected = status.st_mode & S_IFMT == S_IFREG ? Int(status.st_size) : 0
         let capacity = min(expected, maxInputBytes) + 1
         var readError: Int32 = 0
         var bytes = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in

@@ -108,7 +108,9 @@ struct ModelBuilder {
             customerGateway = localAddress
             if let text = raw.customerGatewayAddress, IPAddress(text.text) != localAddress,
                replacedTexts.insert(text.text).inserted {
-                diagnostics.note("customer gateway outside address \(quoted(text.text)) replaced by --local-address "
+                // Only an address is repeated: a placeholder field may hold anything, a pasted key included.
+                let replaced = IPAddress(text.text).map { "\($0)" } ?? "(not an IP address, not repeated here)"
+                diagnostics.note("customer gateway outside address \(replaced) replaced by --local-address "
                                  + "\(localAddress)", at: text.position)
             }
         } else {

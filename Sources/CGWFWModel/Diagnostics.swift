@@ -65,7 +65,7 @@ public struct Diagnostics: Sendable, Codable {
 }
 
 /// sysexits(3) codes used by every command.
-public enum SysExit: Int32, Sendable {
+public enum SysExit: Int32, Sendable, CaseIterable {
     case ok = 0
     case changesPending = 1   // `diff`: applying would change the kernel
     case usage = 64           // EX_USAGE: bad flags or arguments

@@ -58,6 +58,21 @@ public enum NftText {
         return out + "}\n"
     }
 
+    /// An attach-mode state as a loadable fragment: cgwfw's sets and chains inside the existing table, an
+    /// empty `chain NAME {}` for each source chain (which changes an existing chain in nothing, and keeps the
+    /// inserts below loadable when the table lacks one), then the jumps, inserted at the top.
+    public static func attachFragment(_ state: DesiredState, sourceChains: [String]) -> String {
+        var owned = state
+        owned.jumps = []
+        owned.mode = .standalone   // the comment header of the review text is not for a loadable file
+        var out = table(owned)
+        out.removeLast(2)          // "}\n": the source chains go inside the same table block
+        for source in sourceChains { out += "\n\tchain \(source) {\n\t}\n" }
+        out += "}\n"
+        for jump in state.jumps { out += "insert rule \(state.table) \(jump.chain) \(rule(jump))\n" }
+        return out
+    }
+
     /// nft's names for the standard priorities of filter chains (what `nft list` prints), else the number.
     static func priority(_ value: Int32) -> String {
         switch value {

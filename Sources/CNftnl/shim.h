@@ -5,6 +5,7 @@
 /* glibc first: linux/libc-compat.h then skips its own in_addr/sockaddr_in, so Foundation and CNftnl can meet. */
 #include <netinet/in.h>
 #include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nf_tables.h>

@@ -21,11 +21,11 @@ struct ApplyCommand: ParsableCommand {
           cgwfw apply --attach "inet filter" vpn-a.txt vpn-b.xml
           cgwfw apply --confirm 120 vpn.txt    (then: cgwfw confirm)
 
-        Exit status: 0 applied or unchanged, 64 usage, 65 bad config/profile (before any netlink traffic), 66 unreadable input, 70 the kernel refused the transaction (nothing applied), 71 netlink failure, 75 the ruleset kept changing / a commit-confirm is pending, 77 no CAP_NET_ADMIN.
+        Exit status: 0 applied or unchanged (with --dry-run: 0 nothing to do, 1 changes), 64 usage, 65 bad config/profile (before any netlink traffic), 66 unreadable input, 70 the kernel refused the transaction (nothing applied), 71 netlink failure, 75 the ruleset kept changing / a commit-confirm is pending, 77 no CAP_NET_ADMIN.
         """
     )
 
-    @Flag(help: "Say what would change; write nothing (same as `cgwfw diff`).")
+    @Flag(help: "Say what would change; write nothing; exit like `cgwfw diff` (0 nothing to do, 1 changes).")
     var dryRun = false
 
     @Flag(help: "Print the report as JSON: changed, table, added, removed, diff {before, after}, warnings.")
@@ -41,6 +41,9 @@ struct ApplyCommand: ParsableCommand {
     @Flag(help: "Take over a table (or chains and sets) of cgwfw's names that cgwfw did not create: they are replaced.")
     var adopt = false
 
+    @Flag(help: "Apply even when the input holds no VPN connection (that removes every peer).")
+    var allowEmpty = false
+
     @OptionGroup var profileOptions: ProfileOptions
     @OptionGroup var input: ConfigInputOptions
 
@@ -50,13 +53,15 @@ struct ApplyCommand: ParsableCommand {
     }
 
     func run() throws {
-        var (intent, target) = try compileIntent(profileOptions: profileOptions, input: input)
+        var (intent, target) = try compileIntent(profileOptions: profileOptions, input: input, command: .apply,
+                                                 allowEmpty: allowEmpty)
         target.adopt = adopt
         if dryRun {
             let report = try withEngine(renderText: json) { engine throws(NetlinkError) in
                 try applyWithSnapshot(engine, intent: intent, target: target, dryRun: true).report
             }
             try printReport(report, json: json, verb: "would change")
+            if report.changed { throw SysExit.changesPending.exit }
             return
         }
         let report: ApplyReport
@@ -75,20 +80,29 @@ struct ApplyCommand: ParsableCommand {
 }
 
 /// Config + profile → intent and where it goes. Any error here exits before netlink is opened.
-func compileIntent(profileOptions: ProfileOptions, input: ConfigInputOptions) throws -> (RuleIntent, ApplyTarget) {
-    let profile = try profileOptions.resolve()
-    let parsed = try input.load()
-    printDiagnostics(parsed.diagnostics)
+func compileIntent(profileOptions: ProfileOptions, input: ConfigInputOptions, command: CommandFit.Command,
+                   allowEmpty: Bool) throws -> (RuleIntent, ApplyTarget) {
+    let profile = try profileOptions.resolve(for: command)
+    var parsed = try input.load(emptyInput: allowEmpty ? .allowed : .refused(hint: emptyApplyHint),
+                                profileLocalAddress: profile.localAddress)
+    if profile.placement == .host && !parsed.diagnostics.hasErrors {
+        parsed.diagnostics.append(contentsOf: HostAddressCheck.diagnostics(connections: parsed.connections,
+                                                                           hostAddresses: RouteLookup.localAddresses()))
+    }
+    printDiagnostics(parsed.diagnostics, input.verbosity)
     if parsed.diagnostics.hasErrors { throw SysExit.dataError.exit }
     let compiled = IntentBuilder.build(connections: parsed.connections, profile: profile)
-    printDiagnostics(compiled.diagnostics)
+    printDiagnostics(compiled.diagnostics, input.verbosity)
     if compiled.diagnostics.hasErrors { throw SysExit.dataError.exit }
     // The text backend refuses names nft cannot write; the netlink path keeps the same rule.
     let (_, backendDiagnostics) = NftablesBackend.render(compiled.intent)
-    printDiagnostics(backendDiagnostics)
+    printDiagnostics(backendDiagnostics, input.verbosity)
     if backendDiagnostics.hasErrors { throw SysExit.dataError.exit }
     return (compiled.intent, try applyTarget(profile))
 }
+
+/// What to do instead of applying nothing: an emptied directory would otherwise take every tunnel down.
+let emptyApplyHint = "use `cgwfw remove` to remove cgwfw's rules (or --allow-empty to apply no peers)"
 
 func applyTarget(_ profile: Profile) throws -> ApplyTarget {
     guard let attach = profile.attach else { return ApplyTarget() }

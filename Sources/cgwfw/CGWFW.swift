@@ -14,10 +14,14 @@ struct CGWFW: ParsableCommand {
           cgwfw diff vpn-0e69d9ffe151c77f1.txt
           cgwfw apply --confirm 120 vpn-0e69d9ffe151c77f1.txt && cgwfw confirm
 
-        Exit codes (sysexits): 0 ok, 1 diff found changes, 64 usage, 65 bad config or profile, 66 unreadable input, 70 the kernel refused the change, 71 netlink failure, 73 cannot write the output file, 75 concurrent changes kept winning or a confirm is pending, 77 no CAP_NET_ADMIN.
+        Exit codes (sysexits; docs/exit-codes.md): 0 ok, 1 diff or a dry run found changes, 64 usage or an option that does not fit, 65 bad config or profile or no VPN connection, 66 unreadable input, 70 the kernel refused the change, 71 netlink failure, 73 cannot write the output file, 75 concurrent changes kept winning or a confirm is pending, 77 no CAP_NET_ADMIN.
         """,
         version: cgwfwVersion,
         subcommands: [CheckCommand.self, CompileCommand.self, ProfilesCommand.self,
                       ApplyCommand.self, DiffCommand.self, RemoveCommand.self, ShowCommand.self, ConfirmCommand.self]
     )
+
+    static func main() {
+        main(PositionalRuns.compact(Array(CommandLine.arguments.dropFirst())))
+    }
 }

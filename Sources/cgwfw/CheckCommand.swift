@@ -1,6 +1,7 @@
 import ArgumentParser
 import CGWFWCompiler
 import CGWFWModel
+import CGWFWNetlink
 
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,11 +27,18 @@ struct CheckCommand: ParsableCommand {
     @Flag(help: "Print the review as JSON (connections, skipped, diagnostics).")
     var json = false
 
+    @Flag(help: "Also check that each customer gateway address is on an interface of this host (host placement).")
+    var host = false
+
     @OptionGroup var input: ConfigInputOptions
 
     func run() throws {
-        let result = try input.load()
-        printDiagnostics(result.diagnostics)
+        var result = try input.load(emptyInput: .refused(hint: nil))
+        if host && !result.diagnostics.hasErrors {
+            result.diagnostics.append(contentsOf: HostAddressCheck.diagnostics(connections: result.connections,
+                                                                               hostAddresses: RouteLookup.localAddresses()))
+        }
+        printDiagnostics(result.diagnostics, input.verbosity)
         let failed = result.diagnostics.hasErrors
         if json {
             let report = failed

@@ -25,9 +25,12 @@ struct CompileCommand: ParsableCommand {
                                valueName: "target"))
     var target: String?
 
-    @Option(name: [.customShort("o"), .long], help: ArgumentHelp("Write here (atomically) instead of standard output.",
+    @Option(name: [.customShort("o"), .long], help: ArgumentHelp("Write here (atomically; keeps an existing file's mode and owner) instead of standard output (-).",
                                                                  valueName: "file"))
     var output: String?
+
+    @Flag(help: "iptables/ip6tables: write the file that takes out what the compiled file put in.")
+    var remove = false
 
     @OptionGroup var profileOptions: ProfileOptions
     @OptionGroup var input: ConfigInputOptions
@@ -40,39 +43,29 @@ struct CompileCommand: ParsableCommand {
     }
 
     func run() throws {
-        let profile = try profileOptions.resolve()
-        let parsed = try input.load()
-        printDiagnostics(parsed.diagnostics)
+        let profile = try profileOptions.resolve(for: .compile, target: target.flatMap(Profile.Target.init(rawValue:)))
+        let parsed = try input.load(profileLocalAddress: profile.localAddress)
+        printDiagnostics(parsed.diagnostics, input.verbosity)
         if parsed.diagnostics.hasErrors { throw SysExit.dataError.exit }
-        let compiled = Compiler.compile(connections: parsed.connections, profile: profile,
-                                        target: target.flatMap(Profile.Target.init(rawValue:)))
-        printDiagnostics(compiled.diagnostics)
+        let chosen = target.flatMap(Profile.Target.init(rawValue:)) ?? profile.target
+        if remove && chosen != .iptables && chosen != .ip6tables {
+            printError("cgwfw: error: --remove is for the iptables and ip6tables targets, not \(chosen.rawValue)"
+                       + (chosen == .nftables ? " (nftables: `cgwfw remove`)" : ""))
+            throw SysExit.usage.exit
+        }
+        var compiled = Compiler.compile(connections: parsed.connections, profile: profile, target: chosen)
+        printDiagnostics(compiled.diagnostics, input.verbosity)
         if compiled.diagnostics.hasErrors { throw SysExit.dataError.exit }
-        guard let output else {
+        if remove { compiled.text = IptablesBackend.renderRemoval(compiled.intent, family: chosen == .iptables ? .ipv4 : .ipv6) }
+        guard let output, output != "-" else {
             FileHandle.standardOutput.write(Data(compiled.text.utf8))
             return
         }
         do {
             try writeAtomically(compiled.text, to: output)
         } catch {
-            printError("cgwfw: cannot write \(output): \(error.localizedDescription)")
+            printError("cgwfw: cannot write \(output): \(error)")
             throw SysExit.cantCreate.exit
-        }
-    }
-
-    /// A temporary file in the target's directory, then rename(2): readers see the old file or the new one.
-    private func writeAtomically(_ text: String, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).cgwfw-\(ProcessInfo.processInfo.processIdentifier)")
-        do {
-            try Data(text.utf8).write(to: temporary)
-            if rename(temporary.path, url.path) != 0 {
-                throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: String(cString: strerror(errno))])
-            }
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw error
         }
     }
 }

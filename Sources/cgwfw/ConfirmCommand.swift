@@ -26,16 +26,28 @@ struct ConfirmCommand: ParsableCommand {
             runWatchdog()
             return
         }
+        // Like every command that changes the kernel's rules: without CAP_NET_ADMIN, 77 before touching anything.
+        guard hasEffectiveCapability(netAdminCapability) else {
+            printError("cgwfw: \(NetlinkError.permission("confirming a pending rollback"))")
+            throw SysExit.noPermission.exit
+        }
+        // Nothing pending: say so without creating the state directory.
+        guard FileManager.default.fileExists(atPath: CommitConfirmStore.pendingPath) else {
+            print(nothingPending())
+            return
+        }
         let message: String = try CommitConfirmStore.locked {
-            guard let pending = CommitConfirmStore.load() else {
-                let last = (try? String(contentsOfFile: CommitConfirmStore.lastOutcomePath, encoding: .utf8)) ?? ""
-                return "cgwfw: nothing pending to confirm" + (last.isEmpty ? "" : " (last watchdog: \(last))")
-            }
+            guard let pending = CommitConfirmStore.load() else { return nothingPending() }
             if pending.watchdogPID > 0 { kill(pending.watchdogPID, SIGTERM) }
             CommitConfirmStore.clear()
             return "cgwfw: confirmed: keeping the current rules of \(pending.table); rollback cancelled"
         }
         print(message)
+    }
+
+    private func nothingPending() -> String {
+        let last = (try? String(contentsOfFile: CommitConfirmStore.lastOutcomePath, encoding: .utf8)) ?? ""
+        return "cgwfw: nothing pending to confirm" + (last.isEmpty ? "" : " (last watchdog: \(last))")
     }
 
     /// The detached rollback: sleeps to the deadline (leaving early once confirmed), then restores.
@@ -178,4 +190,17 @@ enum CommitConfirmRunner {
         pending.watchdogPID = pid
         try? CommitConfirmStore.save(pending)
     }
+}
+
+/// CAP_NET_ADMIN's bit in the capability sets (linux/capability.h).
+let netAdminCapability = 12
+
+/// Whether this process holds `capability` in its effective set (the CapEff line of /proc/self/status).
+func hasEffectiveCapability(_ capability: Int) -> Bool {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("CapEff:") }),
+          let bits = UInt64(line.dropFirst("CapEff:".count).trimmingCharacters(in: .whitespaces), radix: 16) else {
+        return geteuid() == 0
+    }
+    return bits & (1 << UInt64(capability)) != 0
 }

@@ -25,11 +25,15 @@ struct DiffCommand: ParsableCommand {
     @Flag(help: "As apply --adopt would: take over a table (or chains and sets) of cgwfw's names that cgwfw did not create: they are replaced.")
     var adopt = false
 
+    @Flag(help: "Compare even when the input holds no VPN connection (apply would remove every peer).")
+    var allowEmpty = false
+
     @OptionGroup var profileOptions: ProfileOptions
     @OptionGroup var input: ConfigInputOptions
 
     func run() throws {
-        var (intent, target) = try compileIntent(profileOptions: profileOptions, input: input)
+        var (intent, target) = try compileIntent(profileOptions: profileOptions, input: input, command: .diff,
+                                                 allowEmpty: allowEmpty)
         target.adopt = adopt
         let report = try withEngine(renderText: json) { engine throws(NetlinkError) in
             try applyWithSnapshot(engine, intent: intent, target: target, dryRun: true).report

@@ -7,8 +7,8 @@ func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
 }
 
-func printDiagnostics(_ diagnostics: Diagnostics) {
-    for d in diagnostics.all { printError(d.description) }
+func printDiagnostics(_ diagnostics: Diagnostics, _ verbosity: DiagnosticVerbosity = .verbose) {
+    for line in diagnostics.lines(verbosity) { printError(line) }
 }
 
 /// Sorted-keys JSON, so output is stable for diffs and tests.

@@ -33,8 +33,22 @@ struct ProfileOptions: ParsableArguments {
                                valueName: "family table"))
     var attach: String?
 
-    /// The profile with the command-line overrides applied. Bad values exit 64 (flags) or 65 (profile file).
-    func resolve() throws -> Profile {
+    /// The profile-overriding flags given on the command line.
+    var given: Set<CommandFit.Flag> {
+        var flags: Set<CommandFit.Flag> = []
+        if placement != nil { flags.insert(.placement) }
+        if strict != nil { flags.insert(.strict) }
+        if natTraversal != nil { flags.insert(.natTraversal) }
+        if table != nil { flags.insert(.table) }
+        if wanInterface != nil { flags.insert(.wanInterface) }
+        if !tunnelInterface.isEmpty { flags.insert(.tunnelInterface) }
+        if attach != nil { flags.insert(.attach) }
+        return flags
+    }
+
+    /// The profile with the command-line overrides applied, for `command`. Bad values, and flags or profiles
+    /// that do not fit the command, exit 64; a bad profile file 65.
+    func resolve(for command: CommandFit.Command, target: Profile.Target? = nil) throws -> Profile {
         var result: Profile
         do {
             result = try ProfileLoader.load(nameOrPath: profile)
@@ -64,6 +78,7 @@ struct ProfileOptions: ParsableArguments {
         for (key, message) in result.validationErrors() {
             usageErrors.append("\(flagForKey[key] ?? key): \(message)")
         }
+        usageErrors += CommandFit.problems(command: command, profile: result, given: given, target: target)
         if !usageErrors.isEmpty {
             for message in usageErrors { printError("cgwfw: error: \(message)") }
             throw SysExit.usage.exit

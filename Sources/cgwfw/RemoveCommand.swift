@@ -17,7 +17,7 @@ struct RemoveCommand: ParsableCommand {
         """
     )
 
-    @Flag(help: "Say what would be removed; write nothing.")
+    @Flag(help: "Say what would be removed; write nothing; exit like `cgwfw diff` (0 nothing to do, 1 changes).")
     var dryRun = false
 
     @Flag(help: "Print the report as JSON (changed, table, added, removed, diff {before, after}, warnings).")
@@ -29,11 +29,12 @@ struct RemoveCommand: ParsableCommand {
     @OptionGroup var profileOptions: ProfileOptions
 
     func run() throws {
-        let profile = try profileOptions.resolve()
+        let profile = try profileOptions.resolve(for: .remove)
         let target = try applyTarget(profile)
         let table = target.attach ?? TableRef(family: .inet, name: profile.table)
         let mode: OwnershipMode = target.attach == nil ? .standalone : .attach(prefix: "\(profile.table)-")
         let report = try withEngine(renderText: json) { engine throws(NetlinkError) in try engine.remove(table: table, mode: mode, dryRun: dryRun, adopt: adopt) }
         try printReport(report, json: json, verb: dryRun ? "would remove" : "removed")
+        if dryRun && report.changed { throw SysExit.changesPending.exit }
     }
 }

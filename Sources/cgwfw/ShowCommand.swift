@@ -48,7 +48,7 @@ struct ShowCommand: ParsableCommand {
     }
 
     func run() throws {
-        let profile = try profileOptions.resolve()
+        let profile = try profileOptions.resolve(for: .show)
         let target = try applyTarget(profile)
         let table = target.attach ?? TableRef(family: .inet, name: profile.table)
         let mode: OwnershipMode = target.attach == nil ? .standalone : .attach(prefix: "\(profile.table)-")

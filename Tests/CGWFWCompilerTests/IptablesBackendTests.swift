@@ -11,6 +11,9 @@ final class IptablesBackendTests: XCTestCase {
         var afterSecondReload: String
         var foreignBefore: [String]
         var foreignAfter: [String]
+        var before: String
+        var afterRemoval: String
+        var afterSecondRemoval: String
     }
 
     /// `iptables-save` without counters and comment lines, so two saves of the same rules compare equal.
@@ -20,34 +23,50 @@ final class IptablesBackendTests: XCTestCase {
             .joined(separator: "\n")
     }
 
-    func load(_ text: String, command: String, variant: String, file: StaticString = #filePath, line: UInt = #line) throws -> Saved {
+    /// The load command a file's header documents, for `variant` and `path`.
+    static func documentedCommand(_ text: String, command: String, variant: String, path: String) throws -> String {
+        let line = try XCTUnwrap(text.split(separator: "\n").first { $0.hasPrefix("#   \(command)-save ") }, text)
+        return String(line.dropFirst(4)).replacingOccurrences(of: "\(command)-save", with: "\(command)-\(variant)-save")
+            .replacingOccurrences(of: "\(command)-restore", with: "\(command)-\(variant)-restore")
+            .replacingOccurrences(of: " FILE ", with: " \(path) ")
+    }
+
+    /// On a host with someone else's rules: the documented command with --test and for real on the fresh host,
+    /// twice more (reloads), then the removal file twice, each through its own documented command.
+    func load(_ text: String, removal: String, command: String, variant: String,
+              file: StaticString = #filePath, line: UInt = #line) throws -> Saved {
         try XCTSkipUnless(isRoot(), "needs root for a network namespace and \(command)-\(variant)-restore (uid \(geteuid()))")
-        let restore = "\(command)-\(variant)-restore", save = "\(command)-\(variant)-save", tool = "\(command)-\(variant)"
-        try XCTSkipUnless(shell("command -v \(restore)").status == 0, "\(restore) is not installed")
-        let path = try temporaryFile(text, suffix: ".rules")
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let save = "\(command)-\(variant)-save", tool = "\(command)-\(variant)"
+        try XCTSkipUnless(shell("command -v \(command)-\(variant)-restore").status == 0, "\(command)-\(variant)-restore is not installed")
+        let path = try temporaryFile(text, suffix: ".rules"), removalPath = try temporaryFile(removal, suffix: ".rules")
+        let load = try Self.documentedCommand(text, command: command, variant: variant, path: path)
+        let remove = try Self.documentedCommand(removal, command: command, variant: variant, path: removalPath)
         let marker = "----cgwfw-marker----"
-        let result = shell("""
-            unshare -n sh -ec '
+        let script = try temporaryFile("""
+            set -e
             \(tool) -N FOREIGN; \(tool) -A FOREIGN -p tcp --dport 22 -j ACCEPT; \(tool) -A INPUT -j FOREIGN
             \(tool) -t mangle -A FORWARD -p tcp --dport 80 -j MARK --set-mark 7
             \(save) | grep -v "^#"; echo \(marker)
-            if \(restore) --noflush < \(path) 2>/dev/null; then echo "reload without a jump succeeded"; exit 9; fi
-            if \(save) | grep -q CGWFW; then echo "failed reload left CGWFW objects behind"; exit 8; fi
-            sed "/^-D /d" \(path) | \(restore) --noflush
-            \(restore) --test --noflush < \(path)
-            \(restore) --noflush < \(path); \(save); echo \(marker)
-            \(restore) --noflush < \(path); \(save)'
-            """)
+            \(load.replacingOccurrences(of: "-restore --noflush", with: "-restore --noflush --test"))
+            \(save) | grep -q CGWFW && { echo "--test changed the rules"; exit 8; }
+            \(load)
+            \(load); \(save); echo \(marker)
+            \(load); \(save); echo \(marker)
+            \(remove); \(save); echo \(marker)
+            \(remove); \(save)
+            """, suffix: ".sh")
+        defer { for p in [path, removalPath, script] { try? FileManager.default.removeItem(atPath: p) } }
+        let result = shell("unshare -n sh \(script)")
         XCTAssertEqual(result.status, 0, result.output, file: file, line: line)
         let parts = result.output.components(separatedBy: marker + "\n")
-        guard parts.count == 3 else { throw XCTSkip("unexpected output: \(result.output)") }
+        guard parts.count == 5 else { throw XCTSkip("unexpected output: \(result.output)") }
         func foreign(_ save: String) -> [String] {
             save.split(separator: "\n").map(String.init).filter { $0.contains("FOREIGN") || $0.contains("MARK") || $0.hasPrefix("*") }
                 .filter { !$0.contains("CGWFW") }
         }
         return Saved(afterFirstReload: parts[1], afterSecondReload: parts[2],
-                     foreignBefore: foreign(parts[0]), foreignAfter: foreign(parts[2]))
+                     foreignBefore: foreign(parts[0]), foreignAfter: foreign(parts[2]),
+                     before: parts[0], afterRemoval: parts[3], afterSecondRemoval: parts[4])
     }
 
     /// One `-A` line as option → value (`-s`, `-d`, `-p`, `--sport`, `--dport`, `-j`, `-i`, `-o`).
@@ -117,9 +136,14 @@ final class IptablesBackendTests: XCTestCase {
         let (text, diagnostics) = IptablesBackend.render(intent, family: family)
         XCTAssertFalse(diagnostics.hasErrors, file: file, line: line)
         let command = family == .ipv4 ? "iptables" : "ip6tables"
-        let saved = try load(text, command: command, variant: variant, file: file, line: line)
+        let saved = try load(text, removal: IptablesBackend.renderRemoval(intent, family: family), command: command,
+                             variant: variant, file: file, line: line)
         XCTAssertEqual(Self.normalised(saved.afterFirstReload), Self.normalised(saved.afterSecondReload),
                        "reload changed the rules", file: file, line: line)
+        // The removal takes out exactly what the loads added, and running it again changes nothing.
+        let tablesWithRules = { (save: String) in Self.normalised(save).split(separator: "\n").filter { !$0.hasPrefix("*") && $0 != "COMMIT" } }
+        XCTAssertEqual(tablesWithRules(saved.afterRemoval), tablesWithRules(saved.before), "removal", file: file, line: line)
+        XCTAssertEqual(Self.normalised(saved.afterSecondRemoval), Self.normalised(saved.afterRemoval), file: file, line: line)
         XCTAssertEqual(saved.foreignBefore, saved.foreignAfter, "foreign rules changed", file: file, line: line)
         let save = saved.afterSecondReload
         for (chain, jump) in [("INPUT", "CGWFW-INPUT"), ("OUTPUT", "CGWFW-OUTPUT"), ("FORWARD", "CGWFW-TUNNEL")] {

@@ -5,7 +5,9 @@ import CGWFWModel
 /// There is no pfctl on Linux, so the pf output is parsed by a small recursive-descent checker written from the
 /// GRAMMAR sections of pf.conf(5) (OpenBSD and FreeBSD), restricted to the productions cgwfw emits:
 ///
-///     line       = table-rule | pf-rule
+///     line       = table-rule | pf-rule | anchor-rule
+///     anchor-rule = "anchor" string | "scrub-anchor" string (FreeBSD; a scrub-class statement)
+///     ifspec     = interface-name | interface-group | "{" ifspec [ [ "," ] ifspec ]… "}"   (no wildcards)
 ///     table-rule = "table" "<" string ">" "{" [ tableaddr [ [ "," ] tableaddr ]… ] "}"
 ///     pf-rule    = action [ "in" | "out" ] [ "quick" ] [ "on" ifspec ] [ af ] [ protospec ] hosts [ filteropts ]
 ///     action     = "pass" | "block" [ "drop" ] | "match" (OpenBSD) | "scrub" (FreeBSD)
@@ -41,6 +43,8 @@ struct PFChecker {
     let dialect: Profile.PFDialect
     var tables: [String: [IPAddress]] = [:]
     var rules: [Rule] = []
+    var anchors: [String] = []
+    var scrubAnchors: [String] = []
 
     init(_ text: String, dialect: Profile.PFDialect) throws {
         self.dialect = dialect
@@ -51,6 +55,20 @@ struct PFChecker {
             if tokens.isEmpty { continue }
             if tokens[0] == "table" {
                 try parseTable(&tokens, line: index + 1)
+                continue
+            }
+            if tokens[0] == "anchor" || tokens[0] == "scrub-anchor" {
+                guard tokens.count == 2, tokens[1].hasPrefix("\""), tokens[1].hasSuffix("\"") else {
+                    throw Failure(line: index + 1, message: "\(tokens[0]) needs one quoted name")
+                }
+                if tokens[0] == "scrub-anchor" {
+                    guard dialect == .freebsd else { throw Failure(line: index + 1, message: "scrub-anchor is FreeBSD's") }
+                    if sawFilterRule { throw Failure(line: index + 1, message: "scrub-anchor after a filter rule") }
+                    scrubAnchors.append(String(tokens[1].dropFirst().dropLast()))
+                } else {
+                    sawFilterRule = true
+                    anchors.append(String(tokens[1].dropFirst().dropLast()))
+                }
                 continue
             }
             let rule = try parseRule(&tokens, line: index + 1)
@@ -116,11 +134,25 @@ struct PFChecker {
         if stream.peek == "quick" { _ = try stream.word(); rule.quick = true }
         if stream.peek == "on" {
             _ = try stream.word()
-            let name = try stream.word()
-            guard name.range(of: "^[a-z][a-z0-9_.]*$", options: .regularExpression) != nil else {
-                throw Failure(line: line, message: "bad interface name \(name)")
+            func interfaceName() throws -> String {
+                let name = try stream.word()
+                guard name.range(of: "^[a-z][a-z0-9_.]*$", options: .regularExpression) != nil else {
+                    throw Failure(line: line, message: "bad interface name \(name) (pf has no wildcards)")
+                }
+                return name
             }
-            rule.interface = name
+            if stream.peek == "{" {
+                _ = try stream.word()
+                var names: [String] = []
+                while stream.peek != "}" {
+                    names.append(try interfaceName())
+                    if stream.peek == "," { _ = try stream.word() }
+                }
+                try stream.expect("}")
+                rule.interface = names.joined(separator: ",")
+            } else {
+                rule.interface = try interfaceName()
+            }
         }
         if stream.peek == "inet" || stream.peek == "inet6" { rule.family = try stream.word() }
         if stream.peek == "proto" {
@@ -334,6 +366,54 @@ final class PFBackendTests: XCTestCase {
         let (text, _) = try render("openbsd-pf")
         XCTAssertTrue(text.contains("# Load (replaces the anchor's rules and tables, nothing else): pfctl -a cgwfw -f FILE"))
         XCTAssertTrue(text.contains("#   anchor \"cgwfw\""))
+    }
+
+    /// The pf.conf lines the header asks for, as a pf.conf of their own.
+    static func pfConfLines(_ text: String) -> String {
+        text.split(separator: "\n").filter { $0.hasPrefix("#   ") && $0.contains("anchor \"") }
+            .map { String($0.dropFirst(4)) }.joined(separator: "\n")
+    }
+
+    func testFreeBSDHeaderSaysHowScrubReachesPFConf() throws {
+        let (text, _) = try render("freebsd-pf")
+        let pfConf = Self.pfConfLines(text)
+        let checker = try PFChecker(pfConf, dialect: .freebsd)
+        XCTAssertEqual(checker.scrubAnchors, ["cgwfw"], pfConf)
+        XCTAssertEqual(checker.anchors, ["cgwfw"], pfConf)
+        // The checker keeps FreeBSD's order: a scrub-anchor after the filter anchor is refused.
+        XCTAssertThrowsError(try PFChecker("anchor \"cgwfw\"\nscrub-anchor \"cgwfw\"", dialect: .freebsd))
+        let (openbsd, _) = try render("openbsd-pf")
+        XCTAssertEqual(try PFChecker(Self.pfConfLines(openbsd), dialect: .openbsd).anchors, ["cgwfw"])
+        XCTAssertFalse(openbsd.contains("scrub-anchor"), "OpenBSD's match … scrub rules are filter rules")
+    }
+
+    func testInterfaceWildcardsBecomeGroupsOrAreRefused() throws {
+        for dialect in [Profile.PFDialect.openbsd, .freebsd] {
+            var profile = try Fixtures.profile(dialect == .openbsd ? "openbsd-pf" : "freebsd-pf")
+            profile.tunnelSelection = .interfaces
+            profile.tunnelInterfaces = ["vti*", "enc0"]
+            let intent = IntentBuilder.build(connections: Fixtures.all, profile: profile).intent
+            let (text, diagnostics) = PFBackend.render(intent, dialect: dialect)
+            XCTAssertFalse(diagnostics.hasErrors, "\(diagnostics.all)")
+            XCTAssertFalse(text.contains("*"), text)
+            let checker = try PFChecker(text, dialect: dialect)
+            let normalisation = checker.rules.filter { $0.action == "match" || $0.action == "scrub" }
+            XCTAssertFalse(normalisation.isEmpty)
+            XCTAssertTrue(normalisation.allSatisfy { $0.interface == "vti,enc0" }, "\(normalisation.map(\.interface))")
+            XCTAssertEqual(diagnostics.all.filter { $0.message.contains("pf interface group 'vti'") }.count, 1)
+        }
+        var gateway = try Fixtures.profile("openbsd-pf")
+        gateway.placement = .gateway
+        gateway.wanInterface = "em*"
+        let (wanText, _) = PFBackend.render(IntentBuilder.build(connections: Fixtures.all, profile: gateway).intent, dialect: .openbsd)
+        XCTAssertTrue(try PFChecker(wanText, dialect: .openbsd).rules.allSatisfy { $0.interface == "em" })
+
+        var refused = try Fixtures.profile("openbsd-pf")
+        refused.tunnelInterfaces = ["vti1*"]
+        let (_, diagnostics) = PFBackend.render(IntentBuilder.build(connections: Fixtures.all, profile: refused).intent,
+                                                dialect: .openbsd)
+        XCTAssertTrue(diagnostics.errors.contains { $0.message.contains("'vti1*': pf does not match interface wildcards") },
+                      "\(diagnostics.all)")
     }
 
     func testGatewayPlacementHasNoDirectionWithoutWAN() throws {

@@ -48,14 +48,14 @@ extension ParseResult {
 
 /// A minimal Generic download with the given outside addresses, for diagnostics tests.
 func genericText(customerGateway: [String], aws: [String], mss: String = "1379 bytes",
-                 integrity: String = "sha1") -> String {
+                 integrity: String = "sha1", id: String = "vpn-0123456789abcdef0") -> String {
     var text = """
     Amazon Web Services
     Virtual Private Cloud
 
     VPN Connection Configuration
     ================================================================================
-    Your VPN Connection ID                   : vpn-0123456789abcdef0
+    Your VPN Connection ID                   : \(id)
     Your Virtual Private Gateway ID          : vgw-0123456789abcdef0
     Your Customer Gateway ID                 : cgw-0123456789abcdef0
 

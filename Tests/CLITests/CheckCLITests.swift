@@ -97,7 +97,7 @@ final class CheckCLITests: XCTestCase {
         let run = try CLIRunner.run(["check", "--local-address", "203.0.113.9", inputFixture("generic-placeholder.txt")])
         XCTAssertEqual(run.status, 0, run.stderr)
         XCTAssertTrue(run.stdout.contains("203.0.113.9"))
-        XCTAssertTrue(run.stderr.contains("note: customer gateway outside address 'YOUR_UPLINK_ADDRESS' replaced by --local-address 203.0.113.9"),
+        XCTAssertTrue(run.stderr.contains("note: customer gateway outside address (not an IP address, not repeated here) replaced by --local-address 203.0.113.9"),
                       run.stderr)
         XCTAssertTrue(run.stderr.contains("merged"), "both tunnels name one AWS address: \(run.stderr)")
     }
@@ -170,10 +170,17 @@ final class CheckCLITests: XCTestCase {
             XCTAssertEqual(run.status, rejected.contains(name) ? 65 : 0, "\(name): \(run.stderr)")
             if rejected.contains(name) { XCTAssertEqual(run.stdout, "", name) }
         }
+        // AWS's two documentation examples share one made-up VPN id with different tunnels: each is fine on
+        // its own, and together they are the stale-copy mistake (issue 14).
         let placeholders = ["generic-awsdocnag-1-bgp.txt", "generic-awsdocnag-2-static.txt"]
-        let run = try CLIRunner.run(["check", "--local-address", "203.0.113.9"]
-                                    + placeholders.map { corpus.appendingPathComponent($0).path })
-        XCTAssertEqual(run.status, 0, run.stderr)
+            .map { corpus.appendingPathComponent($0).path }
+        for path in placeholders {
+            let run = try CLIRunner.run(["check", "--local-address", "203.0.113.9", path])
+            XCTAssertEqual(run.status, 0, run.stderr)
+        }
+        let both = try CLIRunner.run(["check", "--local-address", "203.0.113.9"] + placeholders)
+        XCTAssertEqual(both.status, 65, both.stderr)
+        XCTAssertTrue(both.stderr.contains("vpn-44a8938f is also in \(placeholders[0])"), both.stderr)
     }
 
     /// No pre-shared key of the corpus appears in any output of check (text, JSON, diagnostics), with or

@@ -110,6 +110,13 @@ options:
         C(cgwfw confirm).
     type: bool
     default: false
+  allow_empty:
+    description:
+      - Apply even when O(configs) hold no VPN connection (for example an emptied directory). That
+        removes every peer from the owned table and takes the tunnels down. Without it such a task fails
+        (rc 65) and nothing changes; use O(state=absent) to remove cgwfw's rules on purpose.
+    type: bool
+    default: false
   binary:
     description:
       - The cgwfw executable on the target, a name looked up in E(PATH) (and the usual sbin directories)
@@ -242,12 +249,15 @@ def build_command(module, binary):
                 command += ['--confirm', str(p['confirm_timeout'])]
             if p['force']:
                 command += ['--force']
+        if p['allow_empty']:
+            command += ['--allow-empty']
         command += ['--'] + p['configs']
     return command
 
 
 def succeeded(module, rc):
-    if module.check_mode and module.params['state'] == 'present':
+    # In check mode cgwfw runs `diff` or `remove --dry-run`: both exit 1 when they would change something.
+    if module.check_mode:
         return rc in (0, DIFF_WOULD_CHANGE)
     return rc == 0
 
@@ -279,6 +289,7 @@ def main():
             tunnel_interfaces=dict(type='list', elements='str'),
             confirm_timeout=dict(type='int'),
             force=dict(type='bool', default=False),
+            allow_empty=dict(type='bool', default=False),
             binary=dict(type='str', default='cgwfw'),
         ),
         required_if=[('state', 'present', ['configs'])],

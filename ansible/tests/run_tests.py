@@ -320,6 +320,23 @@ def case_bad_config_fails_with_diagnostic_and_changes_nothing(h):
     check(h.ruleset() == before, 'a failed apply changed the kernel state')
 
 
+def case_empty_configs_fail_unless_allowed(h):
+    """An emptied connections directory would take every tunnel down: refused (65) unless allow_empty."""
+    a = h.fixture('vpn-a.txt')
+    h.module(cgwfw_configs=[a]).expect(changed=1)
+    before = h.ruleset()
+    empty = os.path.join(h.workdir, 'connections')
+    os.makedirs(empty)
+    run = h.module(cgwfw_configs=[empty])
+    run.expect(changed=0, failed=1)
+    check('no VPN connection in %s' % empty in run.output and 'cgwfw remove' in run.output,
+          "the failure does not carry cgwfw's message:\n" + run.output)
+    check('"rc": 65' in run.output, 'the failure does not carry exit status 65:\n' + run.output)
+    check(h.ruleset() == before, 'a refused empty apply changed the kernel state')
+    h.module(cgwfw_configs=[empty], cgwfw_allow_empty=True).expect(changed=1)
+    check(not peer_pairs(h.ruleset()), 'allow_empty did not apply the empty ruleset: %s' % peer_pairs(h.ruleset()))
+
+
 def case_missing_privilege_fails_with_diagnostic(h):
     """Root without CAP_NET_ADMIN (dropped from the bounding set): the task fails with cgwfw's message."""
     a = h.fixture('vpn-a.txt')
@@ -473,6 +490,7 @@ CASES = [
     case_check_diff_shows_change_and_leaves_kernel,
     case_connection_added_then_removed,
     case_bad_config_fails_with_diagnostic_and_changes_nothing,
+    case_empty_configs_fail_unless_allowed,
     case_missing_privilege_fails_with_diagnostic,
     case_absent_removes_only_what_cgwfw_owns,
     case_custom_table,

@@ -161,8 +161,12 @@ test_boot_applies_configs_and_survives_nftables_reload() {
     cp ansible/tests/fixtures/vpn-a.txt "$live_etc/connections/"
     chmod 600 "$live_etc/connections/vpn-a.txt"
     touch "$live_etc/connections/.vpn-a.txt.swp"  # editors' dot files are not configs
-    as_systemd ExecStart
+    # An editor's backup holding the old AWS endpoint, and a package manager's copy: not applied (issue 14).
+    sed 's/192\.0\.2\.10/192.0.2.99/' ansible/tests/fixtures/vpn-a.txt > "$live_etc/connections/vpn-a.txt~"
+    cp "$live_etc/connections/vpn-a.txt~" "$live_etc/connections/vpn-a.txt.dpkg-old"
+    as_systemd ExecStart 2>"$work/start.err"
     [ "$(pairs cgwfw)" = "$expected_a" ] || fail "after ExecStart: $(pairs cgwfw)"
+    grep -q 'not read: .vpn-a.txt.swp, vpn-a.txt.dpkg-old, vpn-a.txt~' "$work/start.err" || fail "no note naming the leftovers: $(cat "$work/start.err")"
     # What Debian's nftables.service does on start and reload: /etc/nftables.conf begins with flush ruleset.
     printf 'flush ruleset\ntable inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t}\n}\n' \
         > "$work/nftables.conf"
