@@ -30,7 +30,9 @@ enum IPsecConfParser {
         for (number, line) in source.inspectableLines() {
             let content = line.trimmed
             if content.isEmpty || content.hasPrefix("#") { continue }
-            let indented = line.first?.isWhitespace == true
+            // A download pasted into Markdown loses the indentation of its conn bodies: a bare `key=value`
+            // line still belongs to the open block.
+            let indented = line.first?.isWhitespace == true || (current != nil && isSetting(content))
             if !indented {
                 close()
                 let words = content.split(whereSeparator: { $0 == " " || $0 == "\t" })
@@ -86,6 +88,12 @@ enum IPsecConfParser {
         }
         if let first = connection.tunnels.first { connection.position = first.position }
         return ParsedFile(connections: [connection])
+    }
+
+    /// `leftid=198.51.100.7`: an ipsec.conf setting (a word of letters, digits, `_` or `-`, then `=`).
+    private static func isSetting(_ content: Substring) -> Bool {
+        guard let equals = content.firstIndex(of: "="), equals > content.startIndex else { return false }
+        return content[..<equals].allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }
     }
 
     /// "aes128-sha1;modp1024,aes256-sha2_512" → encryption [aes128, aes256], integrity [sha1, sha2_512].

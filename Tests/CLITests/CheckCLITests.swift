@@ -164,7 +164,9 @@ final class CheckCLITests: XCTestCase {
         let rejected: Set = ["generic-awsdocnag-1-bgp.txt", "generic-awsdocnag-2-static.txt",
                              "xml-tfprovider-issue17998-fragment.xml", "ciscoios-awsdocnag-1-bgp.txt",
                              "ciscoasa-awsdocnag-1-static.txt", "junipersrx-awsdocnag-1-bgp.txt",
-                             "fortinet-awsdocnag-1-bgp.txt", "paloalto-awsdocnag-1-bgp.txt", "pfsense-awsdocnag-1-static.txt"]
+                             "fortinet-awsdocnag-1-bgp.txt", "paloalto-awsdocnag-1-bgp.txt", "pfsense-awsdocnag-1-static.txt",
+                             "paloalto-cestebanez91-1.txt", "junipersrx-ymcajudo-1.txt", "ciscoios-hamzzzz-1.txt",
+                             "generic-ahmadsoud-1-tgw-redacted.txt"]
         for name in try corpusFiles(corpus) {
             let run = try CLIRunner.run(["check", corpus.appendingPathComponent(name).path])
             XCTAssertEqual(run.status, rejected.contains(name) ? 65 : 0, "\(name): \(run.stderr)")
@@ -202,22 +204,27 @@ final class CheckCLITests: XCTestCase {
                     guard let range = Range(match.range(at: 1), in: text) else { continue }
                     let key = String(text[range])
                     // Short words ("key", "address") are labels, not secrets; real keys here are 8+ characters.
-                    if key.count >= 8 && !["pre-shared-keys", "address"].contains(key) { keys.insert(key) }
+                    // "<REDACTED_FOR_SECURITY>" is what an uploader put where the key was: not a secret.
+                    if key.count >= 8 && !["pre-shared-keys", "address"].contains(key) && !key.hasPrefix("<") {
+                        keys.insert(key)
+                    }
                 }
             }
         }
         XCTAssertGreaterThanOrEqual(keys.count, 20, "the corpus holds at least 20 distinct keys; found \(keys.count)")
 
         var outputs: [String] = []
+        var parsable: [String] = []
         let paths = files.map { corpus.appendingPathComponent($0).path }
         for arguments in [["check"], ["check", "--json"], ["check", "--local-address", "203.0.113.9"],
                           ["check", "--json", "--local-address", "203.0.113.9"]] {
             for path in paths {
                 let run = try CLIRunner.run(arguments + [path])
                 outputs.append(run.stdout + run.stderr)
+                if arguments == ["check"] && run.status == 0 { parsable.append(path) }
             }
         }
-        let parsable = paths.filter { !$0.contains("awsdocnag") && !$0.contains("fragment") }
+        XCTAssertGreaterThan(parsable.count, 15)
         let all = try CLIRunner.run(["check", "--json"] + parsable)
         XCTAssertEqual(all.status, 0, all.stderr)
         outputs.append(all.stdout + all.stderr)
