@@ -50,6 +50,7 @@ struct ModelBuilder {
                 result.connections.append(connection)
             }
         }
+        diagnostics.redact(parsed.secrets)
     }
 
     mutating func finish(with diagnostics: Diagnostics) -> ParseResult {
@@ -72,7 +73,7 @@ struct ModelBuilder {
                                 + "connection to be configured", at: raw.position)
         }
         if !raw.carriesMSSAndDF {
-            diagnostics.note("\(name): \(raw.format.rawValue) downloads carry no TCP MSS or DF setting; "
+            diagnostics.note("\(name): \(raw.format.vendorName) downloads carry no TCP MSS or DF setting; "
                              + "using AWS's defaults (MSS \(AWSDefaults.tcpMSS), clear DF)", at: raw.position)
         }
         var replacedTexts: Set<String> = []
@@ -111,6 +112,11 @@ struct ModelBuilder {
                 diagnostics.note("customer gateway outside address \(quoted(text.text)) replaced by --local-address "
                                  + "\(localAddress)", at: text.position)
             }
+        } else if raw.customerGatewayAddress == nil, let standIn = raw.customerGatewayStandIn {
+            diagnostics.error("\(label): this \(connection.format.vendorName) download names no customer gateway outside "
+                              + "address, only \(quoted(standIn.text)); give the address with --local-address",
+                              at: standIn.position)
+            failed = true
         } else {
             customerGateway = outsideAddress(raw.customerGatewayAddress, role: "customer gateway", label: label,
                                              tunnelPosition: raw.position, diagnostics: &diagnostics)
@@ -171,7 +177,9 @@ struct ModelBuilder {
             return nil
         }
         guard let address = IPAddress(located.text) else {
-            let hint = role == "customer gateway" ? "; for a placeholder or a gateway behind NAT use --local-address" : ""
+            let hint = role == "customer gateway" ? "; for a placeholder or a gateway behind NAT use --local-address"
+                : looksLikePlaceholder(located.text) ? " (a placeholder or redaction: take the download of the real "
+                    + "VPN connection from the AWS console)" : ""
             diagnostics.error("\(label): \(role) outside address \(quoted(located.text)) is not an IP address\(hint)",
                               at: located.position)
             return nil
@@ -183,4 +191,10 @@ struct ModelBuilder {
         }
         return address
     }
+}
+
+/// `AWS_ENDPOINT_1`, `YOUR_UPLINK_ADDRESS`, `<REDACTED_FOR_SECURITY>`: words a person put where a value belongs.
+func looksLikePlaceholder(_ text: String) -> Bool {
+    if text.hasPrefix("<") && text.hasSuffix(">") { return true }
+    return text.contains { $0.isLetter } && text.allSatisfy { ($0.isASCII && ($0.isUppercase || $0.isNumber)) || $0 == "_" }
 }

@@ -1,4 +1,5 @@
 import CGWFWModel
+import Foundation
 
 /// Where a value was found: 1-based line and column. `context` says where inside an embedded document
 /// (the XML string of a describe-vpn-connections JSON) the value really sits.
@@ -34,6 +35,27 @@ struct FileDiagnostics {
     mutating func note(_ message: String, at position: SourcePosition? = nil) {
         emit(.note, message, at: position)
     }
+
+    /// Replaces every occurrence of a secret in the messages so far with `<redacted>` (also the first 60
+    /// characters of a longer one, which is what `quoted` shows of it).
+    mutating func redact(_ secrets: Set<String>) {
+        let needles = secrets.filter { $0.count >= FileDiagnostics.shortestRedactedSecret }
+            .flatMap { $0.count > 60 ? [$0, String($0.prefix(60))] : [$0] }
+            .sorted { $0.count > $1.count }
+        guard !needles.isEmpty, diagnostics.all.contains(where: { d in needles.contains { d.message.contains($0) } }) else {
+            return
+        }
+        diagnostics = Diagnostics(diagnostics.all.map { diagnostic in
+            var redacted = diagnostic
+            for needle in needles where redacted.message.contains(needle) {
+                redacted.message = redacted.message.replacingOccurrences(of: needle, with: "<redacted>")
+            }
+            return redacted
+        })
+    }
+
+    /// Shorter "keys" are not real ones (AWS requires 8 to 64 characters) and would garble every message.
+    static let shortestRedactedSecret = 4
 
     private mutating func emit(_ severity: Diagnostic.Severity, _ message: String, at position: SourcePosition?) {
         var text = message
