@@ -1,4 +1,5 @@
 import CGWFWModel
+import Foundation
 
 /// Decides an input's format from its content alone (never the file name).
 ///
@@ -86,8 +87,11 @@ enum FormatDetector {
     static func parse(_ source: SourceText, as format: InputFormat, diagnostics: inout FileDiagnostics) -> ParsedFile {
         switch format {
         case .generic: GenericParser.parse(source, diagnostics: &diagnostics)
-        case .xml: ParsedFile(connections: XMLConfigParser.parse(source.text, diagnostics: &diagnostics).map { [$0] } ?? [])
-        case .describeJSON: DescribeJSONParser.parse(source, diagnostics: &diagnostics)
+        case .xml:
+            ParsedFile(connections: XMLConfigParser.parse(source.text, diagnostics: &diagnostics).map { [$0] } ?? [],
+                       secrets: keys(in: source.text))
+        case .describeJSON:
+            DescribeJSONParser.parse(source, diagnostics: &diagnostics).withSecrets(keys(in: source.text))
         case .ipsecConf: IPsecConfParser.parse(source, diagnostics: &diagnostics)
         case .vyos: VyOSParser.parse(source, diagnostics: &diagnostics)
         case .ciscoIOS, .ciscoASA: CiscoParser.parse(source, dialect: format, diagnostics: &diagnostics)
@@ -96,6 +100,38 @@ enum FormatDetector {
         case .fortigate: FortiGateParser.parse(source, diagnostics: &diagnostics)
         case .pfsense: PfSenseParser.parse(source, diagnostics: &diagnostics)
         }
+    }
+}
+
+/// The `<pre_shared_key>` values of an XML document (also inside a JSON string, `<\/…>` escaped) and the
+/// `"PreSharedKey": "…"` values of describe JSON, kept only to be redacted from diagnostics.
+private func keys(in text: String) -> Set<String> {
+    var keys: Set<String> = []
+    for (open, closers) in [("<pre_shared_key>", ["</pre_shared_key>", "<\\/pre_shared_key>"]),
+                            ("\"PreSharedKey\"", ["\""])] {
+        var rest = text[...]
+        while let start = rest.range(of: open) {
+            var value = rest[start.upperBound...]
+            if open.hasPrefix("\"") {
+                // `: "value"`
+                value = value.drop { $0 == " " || $0 == ":" || $0 == "\t" || $0 == "\n" || $0 == "\r" }
+                guard value.first == "\"" else { rest = value; continue }
+                value = value.dropFirst()
+            }
+            let end = closers.compactMap { value.range(of: $0)?.lowerBound }.min() ?? value.endIndex
+            let key = value[..<end].trimmed
+            if !key.isEmpty, key.count <= 256 { keys.insert(String(key)) }
+            rest = value[end...]
+        }
+    }
+    return keys
+}
+
+private extension ParsedFile {
+    func withSecrets(_ secrets: Set<String>) -> ParsedFile {
+        var copy = self
+        copy.secrets.formUnion(secrets)
+        return copy
     }
 }
 

@@ -1,4 +1,5 @@
 import CGWFWModel
+import Foundation
 
 /// ipsec.conf-style downloads (Openswan, Libreswan, strongSwan): one `conn` block per tunnel with the AWS
 /// endpoint in `right=` and the customer gateway in `left=` (when it is an address) or `leftid=`, plus the
@@ -27,9 +28,16 @@ enum IPsecConfParser {
             current = nil
         }
 
+        var secrets: Set<String> = []
         for (number, line) in source.inspectableLines() {
             let content = line.trimmed
             if content.isEmpty || content.hasPrefix("#") { continue }
+            // An ipsec.secrets line, `198.51.100.7 192.0.2.10 : PSK "…"`: the key is kept only to be redacted.
+            if let psk = content.range(of: "PSK ") {
+                let key = content[psk.upperBound...].unquoted
+                if !key.isEmpty { secrets.insert(String(key)) }
+                continue
+            }
             // A download pasted into Markdown loses the indentation of its conn bodies: a bare `key=value`
             // line still belongs to the open block.
             let indented = line.first?.isWhitespace == true || (current != nil && isSetting(content))
@@ -87,7 +95,7 @@ enum IPsecConfParser {
             connection.tunnels.append(tunnel)
         }
         if let first = connection.tunnels.first { connection.position = first.position }
-        return ParsedFile(connections: [connection])
+        return ParsedFile(connections: [connection], secrets: secrets)
     }
 
     /// `leftid=198.51.100.7`: an ipsec.conf setting (a word of letters, digits, `_` or `-`, then `=`).

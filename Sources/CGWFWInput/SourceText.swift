@@ -39,7 +39,8 @@ struct FileDiagnostics {
     /// Replaces every occurrence of a secret in the messages so far with `<redacted>` (also the first 60
     /// characters of a longer one, which is what `quoted` shows of it).
     mutating func redact(_ secrets: Set<String>) {
-        let needles = secrets.filter { $0.count >= FileDiagnostics.shortestRedactedSecret }
+        // "<REDACTED_FOR_SECURITY>" stands where a key was (AWS keys cannot contain "<"): it stays readable.
+        let needles = secrets.filter { $0.count >= FileDiagnostics.shortestRedactedSecret && !$0.hasPrefix("<") }
             .flatMap { $0.count > 60 ? [$0, String($0.prefix(60))] : [$0] }
             .sorted { $0.count > $1.count }
         guard !needles.isEmpty, diagnostics.all.contains(where: { d in needles.contains { d.message.contains($0) } }) else {
