@@ -119,6 +119,18 @@ final class CheckCLITests: XCTestCase {
         XCTAssertTrue(run.stdout.contains("<stdin>, xml"), run.stdout)
         let forced = try CLIRunner.run(["check", "--input-format", "vyos", "-"], stdin: xml)
         XCTAssertEqual(forced.status, 65)
+        // A FortiGate GUI-steps file mentions "VPN-->IPSec" like pfSense's: detected as FortiGate, and each
+        // vendor has its own --input-format value.
+        let gui = inputFixture("fortigate-gui.txt")
+        let detected = try CLIRunner.run(["check", gui])
+        XCTAssertEqual(detected.status, 0, detected.stderr)
+        XCTAssertTrue(detected.stdout.contains("fortigate-gui.txt, fortigate)"), detected.stdout)
+        XCTAssertEqual(try CLIRunner.run(["check", "--input-format", "fortigate", gui]).status, 0)
+        XCTAssertEqual(try CLIRunner.run(["check", "--input-format", "pfsense", gui]).status, 65)
+        let help = try CLIRunner.run(["check", "--help"])
+        for format in ["cisco-ios", "cisco-asa", "junos", "panos", "fortigate", "pfsense"] {
+            XCTAssertTrue(help.stdout.contains(format), "--input-format \(format) not in the help")
+        }
     }
 
     func testDirectoryArgumentReadsEveryFileInIt() throws {
