@@ -10,6 +10,9 @@ struct ModelBuilder {
     private(set) var result = ParseResult()
     /// Address pairs already taken, with the tunnel and file that took them (for the merge note).
     private var seenPairs: [PairKey: (tunnel: TunnelName, source: String)] = [:]
+    /// The keys of the file being added: a key pasted where the customer gateway address belongs is not
+    /// carried into the model when --local-address replaces it.
+    private var secrets: Set<String> = []
 
     /// "vpn-… tunnel 2", spelled out only when a message needs it.
     private struct TunnelName: CustomStringConvertible {
@@ -34,6 +37,7 @@ struct ModelBuilder {
     }
 
     mutating func add(_ parsed: ParsedFile, source: String, diagnostics: inout FileDiagnostics) {
+        secrets = parsed.secrets
         result.skipped.append(contentsOf: parsed.skipped)
         if let lastLine = parsed.unterminatedLastLine {
             // XML and JSON cannot be cut without breaking their structure; line formats can.
@@ -143,7 +147,8 @@ struct ModelBuilder {
         guard !failed, let customerGateway, let vpnGateway else { return nil }
 
         var tunnel = Tunnel(number: raw.number, customerGatewayAddress: customerGateway, vpnGatewayAddress: vpnGateway,
-                            configCustomerGatewayAddress: raw.customerGatewayAddress?.text,
+                            configCustomerGatewayAddress: raw.customerGatewayAddress.map {
+                                secrets.contains($0.text) ? "<redacted>" : $0.text },
                             insideCIDR: raw.insideCIDR, configTCPMSS: configMSS,
                             clearDF: raw.clearDF ?? AWSDefaults.clearDF, mtu: raw.mtu, ikeVersion: raw.ikeVersion,
                             ikeEncryption: raw.ikeEncryption, ikeIntegrity: raw.ikeIntegrity,

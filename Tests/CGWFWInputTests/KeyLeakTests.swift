@@ -52,7 +52,14 @@ final class KeyLeakTests: XCTestCase {
         let replaced = loadText(text, name: name, localAddress: "203.0.113.9")
         try assertNoKey(keys, in: plain, name)
         try assertNoKey(keys, in: replaced, name)
-        guard let key = keys.sorted().first, let aws = replaced.tunnels.first.map({ "\($0.vpnGatewayAddress)" }) else { return }
+        guard let key = keys.sorted().first, let tunnel = replaced.tunnels.first else { return }
+        if let customerGateway = tunnel.configCustomerGatewayAddress, IPAddress(customerGateway) != nil {
+            // Over the customer gateway address, completed by --local-address: the key must not reach the model.
+            let pasted = loadText(text.replacingOccurrences(of: customerGateway, with: key), name: name,
+                                  localAddress: "203.0.113.9")
+            try assertNoKey(keys, in: pasted, "\(name) with a key pasted over \(customerGateway)")
+        }
+        let aws = "\(tunnel.vpnGatewayAddress)"
         let pasted = text.replacingOccurrences(of: aws, with: key)
         XCTAssertNotEqual(pasted, text, name)
         for result in [loadText(pasted, name: name), loadText(pasted, name: name, localAddress: "203.0.113.9")] {
