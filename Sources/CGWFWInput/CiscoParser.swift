@@ -35,6 +35,7 @@ enum CiscoParser {
         var insideCIDR: String?
         var mss: Located?
         var mtu: Int?
+        var dpd: Int?
     }
 
     static func parse(_ source: SourceText, dialect: InputFormat, diagnostics: inout FileDiagnostics) -> ParsedFile {
@@ -64,6 +65,7 @@ enum CiscoParser {
                     let index = table.index(for: peer.text, at: pending.header)
                     if table[index].vpnGatewayAddress == nil { table[index].vpnGatewayAddress = peer }
                     if let local = pending.localAddress { table.setCustomerGateway(local, at: index, diagnostics: &diagnostics) }
+                    if let dpd = pending.dpd { table[index].dpdIntervalSeconds = dpd }
                 }
             case .tunnelInterface:
                 guard let destination = pending.destination else { break }
@@ -192,15 +194,19 @@ enum CiscoParser {
             case .keyring, .ikeProfile, .ikev2Keyring:
                 if starts("local-address"), let address = word(1) {
                     pending.localAddress = address
-                } else if starts("pre-shared-key"), lowered.count >= 3, lowered[1] == "address" {
-                    pending.peers.append(word(2)!)
-                    if let key = lowered.firstIndex(of: "key") { parsed.secrets.formUnion(words[(key + 1)...].map(String.init)) }
+                } else if starts("match", "address", "local"), let address = word(3) {
+                    pending.localAddress = address
                 } else if starts("pre-shared-key") {
-                    parsed.secrets.formUnion(words.dropFirst().map(String.init))
+                    if lowered.count >= 3, lowered[1] == "address" { pending.peers.append(word(2)!) }
+                    if let key = VendorText.secret(words, from: 1) { parsed.secrets.insert(key) }
                 } else if starts("match", "identity", "address"), let address = word(3) {
+                    pending.peers.append(address)
+                } else if starts("match", "identity", "remote", "address"), let address = word(4) {
                     pending.peers.append(address)
                 } else if starts("address"), let address = word(1) {
                     pending.peers.append(address)
+                } else if starts("dpd"), lowered.count >= 2 {
+                    pending.dpd = Int(lowered[1])
                 }
             case .ikePolicy:
                 if starts("encryption") {
@@ -234,7 +240,7 @@ enum CiscoParser {
                 }
             case .tunnelGroupAttributes(let peer):
                 if let keyword = lowered.firstIndex(of: "pre-shared-key") {
-                    parsed.secrets.formUnion(words[(keyword + 1)...].map(String.init))
+                    if let key = VendorText.secret(words, from: keyword + 1) { parsed.secrets.insert(key) }
                 } else if starts("isakmp", "keepalive"), let index = table.index(of: peer) {
                     table[index].dpdIntervalSeconds = lowered.dropFirst(2).first { Int($0) != nil }.flatMap { Int($0) }
                 }

@@ -89,7 +89,10 @@ enum FortiGateParser {
                         switch key {
                         case "local-gw": table.setCustomerGateway(word(2)!, at: index, diagnostics: &diagnostics)
                         case "remote-gw": table[index].vpnGatewayAddress = word(2)
-                        case "psksecret": parsed.secrets.formUnion(words.dropFirst(2).map { String($0.unquoted) })
+                        case "psksecret": if let key = VendorText.secret(words, from: 2) { parsed.secrets.insert(key) }
+                        case "interface":
+                            table[index].customerGatewayStandIn = Located(text: words.joined(separator: " "),
+                                                                          position: SourcePosition(line: number))
                         case "proposal":
                             let algorithms = IPsecConfParser.proposals(lowerWords.dropFirst(2).joined(separator: ","))
                             table[index].ikeEncryption = algorithms.encryption
@@ -130,6 +133,10 @@ enum FortiGateParser {
                 if let guiTunnel, let address = VendorText.words(value).last {
                     table.setCustomerGateway(VendorText.located(address, in: line, number: number), at: guiTunnel,
                                              diagnostics: &diagnostics)
+                }
+            case (.phase1, "local interface"):
+                if let guiTunnel {
+                    table[guiTunnel].customerGatewayStandIn = Located(text: String(line.trimmed), position: SourcePosition(line: number))
                 }
             case (.phase1, "pre-shared key"):
                 parsed.secrets.insert(String(value))

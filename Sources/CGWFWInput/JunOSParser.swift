@@ -89,7 +89,7 @@ enum JunOSParser {
                 case "mode": entry.mainOrAggressive = true
                 case "pre-shared-key":
                     // `pre-shared-key ascii-text "K"` (or hexadecimal): kept only to be redacted.
-                    parsed.secrets.formUnion(words.dropFirst(7).map { String($0.unquoted) })
+                    if let key = VendorText.secret(words, from: 7) { parsed.secrets.insert(key) }
                 default: break
                 }
                 ikePolicies[policy] = entry

@@ -84,7 +84,9 @@ enum PANOSParser {
                 } else if starts("set", "peer-address", "ip"), let address = word(3) {
                     table[index].vpnGatewayAddress = address
                 } else if starts("set", "authentication", "pre-shared-key", "key") {
-                    parsed.secrets.formUnion(words.dropFirst(4).map { String($0.unquoted) })
+                    if let key = VendorText.secret(words, from: 4) { parsed.secrets.insert(key) }
+                } else if starts("set", "local-address", "interface") {
+                    table[index].customerGatewayStandIn = Located(text: String(content), position: SourcePosition(line: number))
                 } else if starts("set", "protocol"), lowered.count >= 3 {
                     if lowered[2] == "ikev1" || lowered[2] == "ikev2" {
                         table[index].ikeVersion = IKEVersion(rawValue: lowered[2])

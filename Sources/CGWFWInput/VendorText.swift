@@ -33,6 +33,16 @@ enum VendorText {
         return Located(text: String(value), position: SourcePosition(line: number, column: SourceText.column(of: value.startIndex, in: line)))
     }
 
+    /// The key a `pre-shared-key …` / `psksecret …` command ends with, given the index of the first word after
+    /// the keyword: a quoted remainder as a whole (`ascii-text "k e y"`), else the last word (`address X key K`,
+    /// `local K`, `0 K`, `ENC K`).
+    static func secret(_ words: [Substring], from index: Int) -> String? {
+        guard index < words.count, let last = words.last else { return nil }
+        let rest = words[index].base[words[index].startIndex..<last.endIndex]
+        if let first = rest.first, first == "\"" || first == "'" { return String(rest.unquoted) }
+        return String(last.unquoted)
+    }
+
     /// "255.255.255.252" → 30; nil for anything that is not a contiguous IPv4 netmask.
     static func prefixLength(ofMask mask: some StringProtocol) -> Int? {
         guard case .v4(let bits)? = IPAddress(String(mask)) else { return nil }

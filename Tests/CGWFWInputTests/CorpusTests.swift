@@ -181,6 +181,9 @@ final class CorpusTests: XCTestCase {
         let markers: [String: String] = [
             "generic-kiwonyoon-vpn-1.txt": "IPSec Tunnel #", "openswan-nilesyndicate-1-edited.txt": "conn Tunnel",
             "xml-batfish-1.xml": "<ipsec_tunnel>", "vyos-cloudneta-1-bgp.txt": "site-to-site peer",
+            "ciscoios-hamzzzz-1.txt": "crypto keyring", "junipersrx-ymcajudo-1.txt": "set security ike gateway",
+            "paloalto-cestebanez91-1.txt": "edit network ike gateway", "openswan-harang-1-mdreformatted.txt": "conn Tunnel",
+            "strongswan-jrdalino-1-pskredacted.txt": "conn Tunnel",
         ]
         for (name, marker) in markers {
             let path = corpus.appendingPathComponent(name).path

@@ -106,6 +106,75 @@ final class VendorDownloadTests: XCTestCase {
         }
     }
 
+    /// Without its address line, each vendor's outside interface stands in for the customer gateway in the error.
+    func testInterfaceStandsInWhenTheAddressLineIsMissing() throws {
+        let cases: [(name: String, drop: String, standIn: String)] = [
+            ("panos.txt", "set local-address ip 198.51.100.7", "set local-address interface ethernet1/1"),
+            ("fortigate.txt", "set local-gw 198.51.100.7", "set interface \"wan1\""),
+            ("fortigate-gui.txt", "j. Local-gateway: Select Specify and enter 198.51.100.7", "d. Local Interface: wan1"),
+            ("cisco-ios.txt", "198.51.100.7", "tunnel source GigabitEthernet0/0"),
+        ]
+        for (name, drop, standIn) in cases {
+            let original = try String(contentsOfFile: fixture(name), encoding: .utf8)
+            let text = name == "cisco-ios.txt"
+                ? original.components(separatedBy: "\n").filter { !$0.contains("local-address") }.joined(separator: "\n")
+                    .replacingOccurrences(of: "tunnel source 198.51.100.7", with: standIn)
+                : original.components(separatedBy: "\n").filter { !$0.contains(drop) }.joined(separator: "\n")
+            let result = loadText(text, name: name)
+            XCTAssertEqual(result.diagnostics.errors.count, 2, "\(name): \(result.errorMessages)")
+            // fortigate.txt also says `set interface "wan1"` in each tunnel interface block (occurrences 2, 4).
+            let occurrences = name == "fortigate.txt" ? [1, 3] : [1, 2]
+            for (error, occurrence) in zip(result.diagnostics.errors, occurrences) {
+                XCTAssertTrue(error.message.contains("names no customer gateway outside address"), error.message)
+                XCTAssertTrue(error.message.contains(standIn.trimmingCharacters(in: .whitespaces).prefix(30)), error.message)
+                XCTAssertEqual(error.line, position(of: standIn, in: text, occurrence: occurrence)?.line, name)
+            }
+            XCTAssertEqual(loadText(text, localAddress: "203.0.113.9").tunnels.count, 2, name)
+        }
+    }
+
+    /// Cisco IOS with IKEv2 (the layout AWS uses for it): keyring peers, profile `match address local`,
+    /// `match identity remote address`, `dpd`; `pre-shared-key local K` keeps only K as the key.
+    func testCiscoIOSIKEv2() {
+        let text = """
+        ! Amazon Web Services
+        ! Your VPN Connection ID : vpn-0d1d1d1d1d1d1d1d1
+        crypto ikev2 proposal PROPOSAL1
+          encryption aes-cbc-256
+          integrity sha512
+          group 14
+        crypto ikev2 keyring KEYRING1
+          peer 192.0.2.10
+            address 192.0.2.10
+            pre-shared-key local madeUpIkev2Key_local_0123456789
+            pre-shared-key remote madeUpIkev2Key_local_0123456789
+        crypto ikev2 profile IKEV2-PROFILE-1
+          match address local 198.51.100.7
+          match identity remote address 192.0.2.10 255.255.255.255
+          authentication remote pre-share
+          authentication local pre-share
+          keyring local KEYRING1
+          dpd 10 10 on-demand
+        interface Tunnel1
+          ip address 169.254.10.2 255.255.255.252
+          tunnel source 198.51.100.7
+          tunnel destination 192.0.2.10
+          tunnel protection ipsec profile ipsec-vpn-1
+        """
+        let result = loadText(text)
+        XCTAssertEqual(result.connections.first?.format, .ciscoIOS)
+        XCTAssertEqual(result.errorMessages, [])
+        let tunnel = result.tunnels.first
+        XCTAssertEqual(tunnel.map { "\($0.customerGatewayAddress) \($0.vpnGatewayAddress)" }, "198.51.100.7 192.0.2.10")
+        XCTAssertEqual(tunnel?.ikeVersion, .ikev2)
+        XCTAssertEqual(tunnel?.dpdIntervalSeconds, 10)
+        XCTAssertEqual(tunnel?.tcpMSS, 1359, "sha512 integrity")
+        let pasted = loadText(text.replacingOccurrences(of: "tunnel destination 192.0.2.10",
+                                                        with: "tunnel destination madeUpIkev2Key_local_0123456789"))
+        XCTAssertFalse(pasted.diagnostics.all.contains { $0.message.contains("madeUpIkev2Key") })
+        XCTAssertFalse(pasted.diagnostics.all.contains { $0.message.contains("--<redacted>") }, "'local' is not a key")
+    }
+
     /// The JunOS comment naming the customer gateway is taken, at its column; a placeholder there is refused.
     func testJunOSCustomerGatewayFromTheCommentAndItsPlaceholder() throws {
         let text = try String(contentsOfFile: fixture("junos.txt"), encoding: .utf8)
