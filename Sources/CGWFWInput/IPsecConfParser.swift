@@ -29,9 +29,24 @@ enum IPsecConfParser {
         }
 
         var secrets: Set<String> = []
+        var linkMTUs: [String: Int] = [:]
         for (number, line) in source.inspectableLines() {
             let content = line.trimmed
+            // The route-based strongSwan download leaves `leftupdown=` (whose -ll/-lr name the inside
+            // addresses) commented out: still the download's statement of the inside address.
+            if content.hasPrefix("#leftupdown="), current != nil, current!.values["leftupdown"] == nil {
+                let value = content.dropFirst("#leftupdown=".count).unquoted
+                current!.values["leftupdown"] = Located(text: String(value), position: SourcePosition(
+                    line: number, column: SourceText.column(of: value.startIndex, in: line)))
+                continue
+            }
             if content.isEmpty || content.hasPrefix("#") { continue }
+            // `sudo ip link set Tunnel1 up mtu 1419` (route-based steps): the MTU of the conn of that name.
+            let words = content.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            if let link = words.firstIndex(of: "link"), link + 5 < words.count, words[link + 1] == "set",
+               words[link + 3] == "up", words[link + 4] == "mtu", let mtu = leadingInteger(words[link + 5]) {
+                linkMTUs[String(words[link + 2])] = linkMTUs[String(words[link + 2])] ?? mtu
+            }
             // An ipsec.secrets line, `198.51.100.7 192.0.2.10 : PSK "…"`: the key is kept only to be redacted.
             if let psk = content.range(of: "PSK ") {
                 let key = content[psk.upperBound...].unquoted
@@ -43,7 +58,6 @@ enum IPsecConfParser {
             let indented = line.first?.isWhitespace == true || (current != nil && isSetting(content))
             if !indented {
                 close()
-                let words = content.split(whereSeparator: { $0 == " " || $0 == "\t" })
                 if words.count == 2, words[0] == "conn" {
                     current = Block(name: String(words[1]), position: SourcePosition(line: number))
                 } else if words.count == 2, words[0] == "config", words[1] == "setup" {
@@ -92,6 +106,7 @@ enum IPsecConfParser {
             if let updown = values["leftupdown"]?.text {
                 tunnel.insideCIDR = option("-ll", in: updown)
             }
+            tunnel.mtu = linkMTUs[block.name]
             connection.tunnels.append(tunnel)
         }
         if let first = connection.tunnels.first { connection.position = first.position }

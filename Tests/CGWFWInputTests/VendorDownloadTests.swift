@@ -46,6 +46,9 @@ final class VendorDownloadTests: XCTestCase {
                  inside: ["169.254.10.2", "169.254.11.2"], mtu: 1427, ikeVersion: .ikev1, tunnelMarker: "create Phase 1"),
         Expected(fixture: "pfsense.txt", format: .pfsense, id: "vpn-0b8b8b8b8b8b8b8b8", standIn: "d. Interface : WAN",
                  inside: [nil, nil], dpd: 10, natTraversal: true, ikeVersion: .ikev1, tunnelMarker: "Add a new Phase1 entry"),
+        Expected(fixture: "strongswan-route-based.txt", format: .ipsecConf, id: "vpn-0e0e0e0e0e0e0e0e0",
+                 inside: ["169.254.10.2/30", "169.254.11.2/30"], mtu: 1419, dpd: 10, ikeVersion: .ikev1,
+                 tunnelMarker: "conn Tunnel"),
         Expected(fixture: "openswan-markdown.txt", format: .ipsecConf, id: "vpn-0c9c9c9c9c9c9c9c9",
                  inside: [nil, nil], dpd: 10, tunnelMarker: "conn Tunnel"),
     ]
