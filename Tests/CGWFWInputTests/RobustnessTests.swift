@@ -80,6 +80,19 @@ final class RobustnessTests: XCTestCase {
                       "endless FortiGate sections")
     }
 
+    /// Redaction stays linear: 5,000 distinct keys and an error per tunnel.
+    func testRedactingManyKeysInManyMessages() {
+        let count = 5_000
+        let text = genericText(customerGateway: Array(repeating: "198.51.100.7", count: count),
+                               aws: (0..<count).map { "inline-made-up-key-\($0 + 1)" })
+        let start = Date()
+        let result = loadText(text)
+        XCTAssertLessThan(Date().timeIntervalSince(start), secondsPerInput)
+        XCTAssertEqual(result.diagnostics.errors.count, count)
+        XCTAssertFalse(result.errorMessages.contains { $0.contains("inline-made-up-key") })
+        XCTAssertTrue(result.errorMessages.allSatisfy { $0.contains("'<redacted>' is not an IP address") })
+    }
+
     func testMillionsOfShortLines() {
         let lines = InputLoader.maxInputLines + 1
         assertHandled(Array(repeating: Array("a\n".utf8), count: lines).flatMap { $0 }, "\(lines) lines")
