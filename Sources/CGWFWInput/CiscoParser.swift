@@ -259,11 +259,16 @@ enum CiscoParser {
             if let index = table.index(of: aws) { table.setCustomerGateway(customerGateway, at: index, diagnostics: &diagnostics) }
         }
         let version: IKEVersion? = ikeVersions.contains(.ikev2) ? .ikev2 : ikeVersions.first
+        // One policy per tunnel in the download, all alike: each algorithm once. Cisco's "sha" is SHA-1.
+        func distinct(_ names: [String]) -> [String] {
+            var seen: Set<String> = []
+            return names.map { $0 == "sha" ? "sha1" : $0 }.filter { seen.insert($0).inserted }
+        }
         table.forEach { tunnel in
-            tunnel.ikeEncryption = ikeEncryption
-            tunnel.ikeIntegrity = ikeIntegrity
-            tunnel.ipsecEncryption = ipsecEncryption
-            tunnel.ipsecIntegrity = ipsecIntegrity
+            tunnel.ikeEncryption = distinct(ikeEncryption)
+            tunnel.ikeIntegrity = distinct(ikeIntegrity)
+            tunnel.ipsecEncryption = distinct(ipsecEncryption)
+            tunnel.ipsecIntegrity = distinct(ipsecIntegrity)
             tunnel.ikeVersion = version
             tunnel.clearDF = clearDF
             tunnel.fragmentBeforeEncryption = fragmentBefore

@@ -319,6 +319,15 @@ final class VendorDownloadTests: XCTestCase {
         }
     }
 
+    /// Cisco policies and transform sets are global: each algorithm once, Cisco's "sha" spelt sha1.
+    func testCiscoAlgorithmsAreListedOnce() throws {
+        let tunnels = try loadFixture("cisco-ios.txt").tunnels
+        XCTAssertEqual(tunnels.map(\.ikeEncryption), [["aes128"], ["aes128"]])
+        XCTAssertEqual(tunnels.map(\.ikeIntegrity), [["sha1"], ["sha1"]])
+        XCTAssertEqual(tunnels.map(\.ipsecEncryption), [["aes128"], ["aes128"]])
+        XCTAssertEqual(tunnels.map(\.ipsecIntegrity), [["sha1"], ["sha1"]])
+    }
+
     /// Two different customer gateway addresses for one tunnel (keyring vs tunnel source) are an error.
     func testConflictingCustomerGatewayAddressesAreAnError() throws {
         let text = try String(contentsOfFile: fixture("cisco-ios.txt"), encoding: .utf8)
