@@ -319,6 +319,37 @@ final class VendorDownloadTests: XCTestCase {
         }
     }
 
+    /// A placeholder or redaction on the AWS side is refused at its line and column, with or without
+    /// --local-address (which only stands for the customer gateway).
+    func testAWSPlaceholdersAndRedactionsAreRefusedWhereTheyStand() throws {
+        let cases: [(fixture: String, address: String, placeholder: String)] = [
+            ("pfsense.txt", "192.0.2.10", "AWS_ENPOINT_1"),
+            ("cisco-asa-policy.txt", "192.0.2.10", "AWS_ENDPOINT_1"),
+            ("junos.txt", "192.0.2.10", "<REDACTED_FOR_SECURITY>"),
+            ("panos.txt", "192.0.2.10", "AWS_ENDPOINT_1"),
+            ("fortigate-gui.txt", "192.0.2.10", "AWS_ENDPOINT_1"),
+            ("generic-basic.txt", "192.0.2.10", "<REDACTED_FOR_SECURITY>"),
+        ]
+        for (name, address, placeholder) in cases {
+            let original = try String(contentsOfFile: fixture(name), encoding: .utf8)
+            XCTAssertTrue(original.contains(address), name)
+            let text = original.replacingOccurrences(of: address, with: placeholder)
+            let expected = try XCTUnwrap(position(of: placeholder, in: text), name)
+            for local in [nil, "203.0.113.9"] {
+                let result = loadText(text, name: name, localAddress: local)
+                // Tunnel 2 is fine; the error makes the run exit 65 and nothing is compiled or applied.
+                // (pfSense names no customer gateway: without --local-address neither tunnel is usable.)
+                XCTAssertEqual(result.tunnels.map { "\($0.vpnGatewayAddress)" },
+                               name == "pfsense.txt" && local == nil ? [] : ["192.0.2.20"], name)
+                let error = try XCTUnwrap(result.diagnostics.errors.first { $0.message.contains("'\(placeholder)'") },
+                                          "\(name): \(result.errorMessages)")
+                XCTAssertTrue(error.message.contains("is not an IP address"), error.message)
+                XCTAssertEqual(error.line, expected.line, name)
+                XCTAssertEqual(error.column, expected.column, name)
+            }
+        }
+    }
+
     /// Cisco policies and transform sets are global: each algorithm once, Cisco's "sha" spelt sha1.
     func testCiscoAlgorithmsAreListedOnce() throws {
         let tunnels = try loadFixture("cisco-ios.txt").tunnels
