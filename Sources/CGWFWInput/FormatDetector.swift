@@ -69,11 +69,15 @@ enum FormatDetector {
         }
         if lowered.hasPrefix("set security ike ") || lowered.hasPrefix("set security ipsec ") { return .junos }
         if lowered.hasPrefix("edit network ike") || lowered.hasPrefix("set network ike") { return .panos }
-        if lowered.hasPrefix("config vpn ipsec phase1-interface") || lowered.contains("autokey")
-            || FortiGateParser.guiLabel(lowered) == "local-gateway" {
-            return .fortigate
+        if lowered.hasPrefix("config vpn ipsec phase1-interface") { return .fortigate }
+        // GUI steps: "Go to VPN-->IPSec--> AutoKey, create Phase 1" (FortiGate) against "Go to VPN-->IPSec.
+        // Add a new Phase1 entry" (pfSense).
+        if lowered.hasPrefix("go to ") {
+            if lowered.contains("autokey") { return .fortigate }
+            if lowered.contains("phase1 entry") { return .pfsense }
         }
-        if lowered.contains("add a new phase1 entry") || lowered.contains("pfsense") { return .pfsense }
+        if lowered.contains("local-gateway") && FortiGateParser.guiLabel(lowered) == "local-gateway" { return .fortigate }
+        if lowered.contains("pfsense") { return .pfsense }
         return nil
     }
 
