@@ -189,6 +189,14 @@ enum CiscoParser {
                 continue
             }
 
+            // Any other top-level command ends the open block (an `interface GigabitEthernet0/0` must not lend
+            // its `ip address` to the tunnel interface before it when an `exit` is missing).
+            if ["crypto", "interface", "router", "track", "object", "group-policy", "sla", "hostname"].contains(lowered[0])
+                || starts("ip", "sla") || starts("ip", "route") {
+                commit()
+                continue
+            }
+
             // Commands inside a block.
             switch block {
             case .keyring, .ikeProfile, .ikev2Keyring:

@@ -350,6 +350,16 @@ final class VendorDownloadTests: XCTestCase {
         }
     }
 
+    /// A Cisco block ends at the next top-level command even without `exit`: another interface's address is
+    /// not the tunnel's.
+    func testCiscoBlockEndsAtTheNextTopLevelCommand() throws {
+        let text = try String(contentsOfFile: fixture("cisco-ios.txt"), encoding: .utf8)
+            .replacingOccurrences(of: "  ip tcp adjust-mss 1379 \n  no shutdown\nexit\n\nip sla 100",
+                                  with: "  ip tcp adjust-mss 1379 \ninterface GigabitEthernet0/0\n  ip address 203.0.113.1 255.255.255.0\nip sla 100")
+        XCTAssertTrue(text.contains("GigabitEthernet0/0"))
+        XCTAssertEqual(loadText(text).tunnels.map(\.insideCIDR), ["169.254.10.2/30", "169.254.11.2/30"])
+    }
+
     /// Cisco policies and transform sets are global: each algorithm once, Cisco's "sha" spelt sha1.
     func testCiscoAlgorithmsAreListedOnce() throws {
         let tunnels = try loadFixture("cisco-ios.txt").tunnels
