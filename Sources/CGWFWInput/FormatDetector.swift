@@ -1,12 +1,24 @@
 import CGWFWModel
+import Foundation
 
 /// Decides an input's format from its content alone (never the file name).
+///
+/// Every AWS download opens with the same "Amazon Web Services" banner, so a vendor is told by commands only
+/// its syntax has. The markers are exclusive where vendors look alike: a FortiGate GUI-steps file says
+/// "Go to VPN-->IPSec--> AutoKey" like pfSense's "Go to VPN-->IPSec", so FortiGate's markers are checked first,
+/// and a Cisco ASA file shares `crypto isakmp` with IOS, so the ASA's own commands decide.
 enum FormatDetector {
     enum Verdict: Equatable {
         case format(InputFormat)
-        /// A vendor download cgwfw recognises but does not read yet ("Cisco IOS", "Juniper SRX", …).
-        case unsupportedVendor(String, line: Int)
+        /// A vendor download cgwfw recognises but does not read ("Juniper ScreenOS", "MikroTik RouterOS").
+        case unreadVendor(String, line: Int)
         case unknown
+    }
+
+    /// Vendors recognised by name only, so their users are told what the file is.
+    private enum UnreadVendor: String {
+        case screenOS = "Juniper ScreenOS"
+        case mikroTik = "MikroTik RouterOS"
     }
 
     static func detect(_ source: SourceText) -> Verdict {
@@ -14,16 +26,18 @@ enum FormatDetector {
             if first == UInt8(ascii: "{") || first == UInt8(ascii: "[") { return .format(.describeJSON) }
             if first == UInt8(ascii: "<") { return .format(.xml) }
         }
+        var vendors: Set<InputFormat> = []
+        var unread: [UnreadVendor: Int] = [:]
         var sawVyOSPeer = false
         var sawConn = false
         var sawRight = false
         var sawTunnelHeading = false
         var sawGenericHeader = false
-        var vendorLines: [String: Int] = [:]
         for (number, line) in source.inspectableLines() {
             let content = line.trimmed.lowercased()
             if content.isEmpty { continue }
-            if let vendor = vendor(of: content), vendorLines[vendor] == nil { vendorLines[vendor] = number }
+            if let vendor = vendor(of: content) { vendors.insert(vendor) }
+            if let vendor = unreadVendor(of: content), unread[vendor] == nil { unread[vendor] = number }
             if content.hasPrefix("set vpn ipsec site-to-site peer ") { sawVyOSPeer = true }
             if content.hasPrefix("conn ") && line.first?.isWhitespace != true { sawConn = true }
             if content.hasPrefix("right=") { sawRight = true }
@@ -32,42 +46,114 @@ enum FormatDetector {
                 sawGenericHeader = true
             }
         }
-        // An ASA download also has `crypto isakmp` lines; its own markers decide.
-        if let line = vendorLines["Cisco ASA"] {
-            return .unsupportedVendor("Cisco ASA", line: min(line, vendorLines["Cisco IOS"] ?? line))
+        for format in [InputFormat.ciscoASA, .ciscoIOS, .junos, .panos, .fortigate, .pfsense] where vendors.contains(format) {
+            return .format(format)
         }
-        if let (vendor, line) = vendorLines.min(by: { $0.value < $1.value }) {
-            return .unsupportedVendor(vendor, line: line)
-        }
+        if let (vendor, line) = unread.min(by: { $0.value < $1.value }) { return .unreadVendor(vendor.rawValue, line: line) }
         if sawVyOSPeer { return .format(.vyos) }
         if sawConn && sawRight { return .format(.ipsecConf) }
         if sawTunnelHeading || sawGenericHeader { return .format(.generic) }
         return .unknown
     }
 
-    /// Lines that only a given vendor's download contains (checked before the formats cgwfw reads, because
-    /// every AWS download starts with the same "Amazon Web Services" comment header).
-    private static func vendor(of lowered: String) -> String? {
-        if lowered.hasPrefix("tunnel-group ") || lowered.hasPrefix("sysopt connection")
-            || lowered.hasPrefix("crypto ikev1 ") {
-            return "Cisco ASA"
+    /// Commands only one vendor's download contains. Comment lines (`!`, `#`) never match: they start with
+    /// the comment character.
+    private static func vendor(of lowered: String) -> InputFormat? {
+        if lowered.hasPrefix("tunnel-group ") || lowered.hasPrefix("sysopt connection") || lowered.hasPrefix("crypto ikev1 ")
+            || lowered.hasPrefix("crypto map ") || lowered.hasPrefix("crypto ipsec ikev1 ") || lowered.hasPrefix("crypto ipsec ikev2 ") {
+            return .ciscoASA
         }
         if lowered.hasPrefix("crypto isakmp") || lowered.hasPrefix("crypto keyring") || lowered.hasPrefix("crypto ipsec")
             || lowered.hasPrefix("crypto ikev2") || lowered.hasPrefix("tunnel protection ipsec") {
-            return "Cisco IOS"
+            return .ciscoIOS
         }
-        if lowered.hasPrefix("set security ike ") || lowered.hasPrefix("set security ipsec ") {
-            return "Juniper SRX (JunOS)"
+        if lowered.hasPrefix("set security ike ") || lowered.hasPrefix("set security ipsec ") { return .junos }
+        if lowered.hasPrefix("edit network ike") || lowered.hasPrefix("set network ike") { return .panos }
+        if lowered.hasPrefix("config vpn ipsec phase1-interface") { return .fortigate }
+        // GUI steps: "Go to VPN-->IPSec--> AutoKey, create Phase 1" (FortiGate) against "Go to VPN-->IPSec.
+        // Add a new Phase1 entry" (pfSense).
+        if lowered.hasPrefix("go to ") {
+            if lowered.contains("autokey") { return .fortigate }
+            if lowered.contains("phase1 entry") { return .pfsense }
         }
-        if lowered.hasPrefix("set ike gateway ") || lowered.hasPrefix("set ike p1-proposal") {
-            return "Juniper ScreenOS"
-        }
-        if lowered.hasPrefix("config vpn ipsec phase1-interface") { return "Fortinet FortiGate" }
-        if lowered.hasPrefix("edit network ike") || lowered.hasPrefix("set network ike") {
-            return "Palo Alto PAN-OS"
-        }
-        if lowered.contains("vpn-->ipsec") || lowered.contains("pfsense") { return "pfSense" }
-        if lowered.hasPrefix("/ip ipsec") { return "MikroTik RouterOS" }
+        if lowered.contains("local-gateway") && FortiGateParser.guiLabel(lowered) == "local-gateway" { return .fortigate }
+        if lowered.contains("pfsense") { return .pfsense }
         return nil
+    }
+
+    private static func unreadVendor(of lowered: String) -> UnreadVendor? {
+        if lowered.hasPrefix("set ike gateway ") || lowered.hasPrefix("set ike p1-proposal") { return .screenOS }
+        if lowered.hasPrefix("/ip ipsec") { return .mikroTik }
+        return nil
+    }
+
+    /// The parser of each format: the one place a new format is registered.
+    static func parse(_ source: SourceText, as format: InputFormat, diagnostics: inout FileDiagnostics) -> ParsedFile {
+        switch format {
+        case .generic: GenericParser.parse(source, diagnostics: &diagnostics)
+        case .xml:
+            ParsedFile(connections: XMLConfigParser.parse(source.text, diagnostics: &diagnostics).map { [$0] } ?? [],
+                       secrets: keys(in: source.text))
+        case .describeJSON:
+            DescribeJSONParser.parse(source, diagnostics: &diagnostics).withSecrets(keys(in: source.text))
+        case .ipsecConf: IPsecConfParser.parse(source, diagnostics: &diagnostics)
+        case .vyos: VyOSParser.parse(source, diagnostics: &diagnostics)
+        case .ciscoIOS, .ciscoASA: CiscoParser.parse(source, dialect: format, diagnostics: &diagnostics)
+        case .junos: JunOSParser.parse(source, diagnostics: &diagnostics)
+        case .panos: PANOSParser.parse(source, diagnostics: &diagnostics)
+        case .fortigate: FortiGateParser.parse(source, diagnostics: &diagnostics)
+        case .pfsense: PfSenseParser.parse(source, diagnostics: &diagnostics)
+        }
+    }
+}
+
+/// The `<pre_shared_key>` values of an XML document (also inside a JSON string, `<\/…>` escaped) and the
+/// `"PreSharedKey": "…"` values of describe JSON, kept only to be redacted from diagnostics.
+private func keys(in text: String) -> Set<String> {
+    var keys: Set<String> = []
+    for (open, closers) in [("<pre_shared_key>", ["</pre_shared_key>", "<\\/pre_shared_key>"]),
+                            ("\"PreSharedKey\"", ["\""])] {
+        var rest = text[...]
+        while let start = rest.range(of: open) {
+            var value = rest[start.upperBound...]
+            if open.hasPrefix("\"") {
+                // `: "value"`
+                value = value.drop { $0 == " " || $0 == ":" || $0 == "\t" || $0 == "\n" || $0 == "\r" }
+                guard value.first == "\"" else { rest = value; continue }
+                value = value.dropFirst()
+            }
+            let end = closers.compactMap { value.range(of: $0)?.lowerBound }.min() ?? value.endIndex
+            let key = value[..<end].trimmed
+            if !key.isEmpty, key.count <= 256 { keys.insert(String(key)) }
+            rest = value[end...]
+        }
+    }
+    return keys
+}
+
+private extension ParsedFile {
+    func withSecrets(_ secrets: Set<String>) -> ParsedFile {
+        var copy = self
+        copy.secrets.formUnion(secrets)
+        return copy
+    }
+}
+
+extension InputFormat {
+    /// How messages name a download of this format.
+    var vendorName: String {
+        switch self {
+        case .generic: "Generic"
+        case .xml: "CustomerGatewayConfiguration XML"
+        case .describeJSON: "describe-vpn-connections JSON"
+        case .ipsecConf: "Openswan/strongSwan"
+        case .vyos: "VyOS"
+        case .ciscoIOS: "Cisco IOS"
+        case .ciscoASA: "Cisco ASA"
+        case .junos: "Juniper SRX (JunOS)"
+        case .panos: "Palo Alto PAN-OS"
+        case .fortigate: "Fortinet FortiGate"
+        case .pfsense: "pfSense"
+        }
     }
 }

@@ -59,6 +59,10 @@ enum GenericParser {
             }
             guard let (label, value, valueColumn) = labelAndValue(line) else { continue }
             let located = Located(text: String(value), position: SourcePosition(line: number, column: valueColumn))
+            if label == "pre-shared key" {
+                if !value.isEmpty { parsed.secrets.insert(String(value)) }
+                continue
+            }
 
             guard current != nil else {
                 switch label {

@@ -1,4 +1,5 @@
 import CGWFWModel
+import Foundation
 
 /// ipsec.conf-style downloads (Openswan, Libreswan, strongSwan): one `conn` block per tunnel with the AWS
 /// endpoint in `right=` and the customer gateway in `left=` (when it is an address) or `leftid=`, plus the
@@ -27,13 +28,36 @@ enum IPsecConfParser {
             current = nil
         }
 
+        var secrets: Set<String> = []
+        var linkMTUs: [String: Int] = [:]
         for (number, line) in source.inspectableLines() {
             let content = line.trimmed
+            // The route-based strongSwan download leaves `leftupdown=` (whose -ll/-lr name the inside
+            // addresses) commented out: still the download's statement of the inside address.
+            if content.hasPrefix("#leftupdown="), current != nil, current!.values["leftupdown"] == nil {
+                let value = content.dropFirst("#leftupdown=".count).unquoted
+                current!.values["leftupdown"] = Located(text: String(value), position: SourcePosition(
+                    line: number, column: SourceText.column(of: value.startIndex, in: line)))
+                continue
+            }
             if content.isEmpty || content.hasPrefix("#") { continue }
-            let indented = line.first?.isWhitespace == true
+            // `sudo ip link set Tunnel1 up mtu 1419` (route-based steps): the MTU of the conn of that name.
+            let words = content.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            if let link = words.firstIndex(of: "link"), link + 5 < words.count, words[link + 1] == "set",
+               words[link + 3] == "up", words[link + 4] == "mtu", let mtu = leadingInteger(words[link + 5]) {
+                linkMTUs[String(words[link + 2])] = linkMTUs[String(words[link + 2])] ?? mtu
+            }
+            // An ipsec.secrets line, `198.51.100.7 192.0.2.10 : PSK "…"`: the key is kept only to be redacted.
+            if let psk = content.range(of: "PSK ") {
+                let key = content[psk.upperBound...].unquoted
+                if !key.isEmpty { secrets.insert(String(key)) }
+                continue
+            }
+            // A download pasted into Markdown loses the indentation of its conn bodies: a bare `key=value`
+            // line still belongs to the open block.
+            let indented = line.first?.isWhitespace == true || (current != nil && isSetting(content))
             if !indented {
                 close()
-                let words = content.split(whereSeparator: { $0 == " " || $0 == "\t" })
                 if words.count == 2, words[0] == "conn" {
                     current = Block(name: String(words[1]), position: SourcePosition(line: number))
                 } else if words.count == 2, words[0] == "config", words[1] == "setup" {
@@ -82,10 +106,17 @@ enum IPsecConfParser {
             if let updown = values["leftupdown"]?.text {
                 tunnel.insideCIDR = option("-ll", in: updown)
             }
+            tunnel.mtu = linkMTUs[block.name]
             connection.tunnels.append(tunnel)
         }
         if let first = connection.tunnels.first { connection.position = first.position }
-        return ParsedFile(connections: [connection])
+        return ParsedFile(connections: [connection], secrets: secrets)
+    }
+
+    /// `leftid=198.51.100.7`: an ipsec.conf setting (a word of letters, digits, `_` or `-`, then `=`).
+    private static func isSetting(_ content: Substring) -> Bool {
+        guard let equals = content.firstIndex(of: "="), equals > content.startIndex else { return false }
+        return content[..<equals].allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }
     }
 
     /// "aes128-sha1;modp1024,aes256-sha2_512" → encryption [aes128, aes256], integrity [sha1, sha2_512].

@@ -216,29 +216,19 @@ public enum InputLoader {
             switch FormatDetector.detect(source) {
             case .format(let detected):
                 chosen = detected
-            case .unsupportedVendor(let vendor, let line):
-                diagnostics.error("\(vendor) download: format not supported yet; download the Generic or the "
-                                  + "Openswan/strongSwan configuration of this VPN instead",
-                                  at: SourcePosition(line: line))
+            case .unreadVendor(let vendor, let line):
+                diagnostics.error("\(vendor) download: cgwfw does not read this vendor's format; download the Generic "
+                                  + "configuration of this VPN connection instead", at: SourcePosition(line: line))
                 return ParsedFile()
             case .unknown:
                 diagnostics.error("not an AWS VPN configuration cgwfw knows (Generic text, CustomerGatewayConfiguration "
-                                  + "XML, describe-vpn-connections JSON, ipsec.conf or VyOS download)", at: start)
+                                  + "XML, describe-vpn-connections JSON, or a vendor download: "
+                                  + InputFormat.allCases.filter { ![.generic, .xml, .describeJSON].contains($0) }
+                                      .map(\.vendorName).joined(separator: ", ") + ")", at: start)
                 return ParsedFile()
             }
         }
-        switch chosen {
-        case .generic:
-            return GenericParser.parse(source, diagnostics: &diagnostics)
-        case .xml:
-            return ParsedFile(connections: XMLConfigParser.parse(source.text, diagnostics: &diagnostics).map { [$0] } ?? [])
-        case .describeJSON:
-            return DescribeJSONParser.parse(source, diagnostics: &diagnostics)
-        case .ipsecConf:
-            return IPsecConfParser.parse(source, diagnostics: &diagnostics)
-        case .vyos:
-            return VyOSParser.parse(source, diagnostics: &diagnostics)
-        }
+        return FormatDetector.parse(source, as: chosen, diagnostics: &diagnostics)
     }
 
     /// Reads a file or standard input, at most `maxInputBytes + 1` bytes (enough to tell it is too big).

@@ -10,6 +10,9 @@ struct ModelBuilder {
     private(set) var result = ParseResult()
     /// Address pairs already taken, with the tunnel and file that took them (for the merge note).
     private var seenPairs: [PairKey: (tunnel: TunnelName, source: String)] = [:]
+    /// The keys of the file being added: a key pasted where the customer gateway address belongs is not
+    /// carried into the model when --local-address replaces it.
+    private var secrets: Set<String> = []
 
     /// "vpn-… tunnel 2", spelled out only when a message needs it.
     private struct TunnelName: CustomStringConvertible {
@@ -34,6 +37,7 @@ struct ModelBuilder {
     }
 
     mutating func add(_ parsed: ParsedFile, source: String, diagnostics: inout FileDiagnostics) {
+        secrets = parsed.secrets
         result.skipped.append(contentsOf: parsed.skipped)
         if let lastLine = parsed.unterminatedLastLine {
             // XML and JSON cannot be cut without breaking their structure; line formats can.
@@ -50,6 +54,7 @@ struct ModelBuilder {
                 result.connections.append(connection)
             }
         }
+        diagnostics.redact(parsed.secrets)
     }
 
     mutating func finish(with diagnostics: Diagnostics) -> ParseResult {
@@ -72,7 +77,7 @@ struct ModelBuilder {
                                 + "connection to be configured", at: raw.position)
         }
         if !raw.carriesMSSAndDF {
-            diagnostics.note("\(name): \(raw.format.rawValue) downloads carry no TCP MSS or DF setting; "
+            diagnostics.note("\(name): \(raw.format.vendorName) downloads carry no TCP MSS or DF setting; "
                              + "using AWS's defaults (MSS \(AWSDefaults.tcpMSS), clear DF)", at: raw.position)
         }
         var replacedTexts: Set<String> = []
@@ -113,6 +118,11 @@ struct ModelBuilder {
                 diagnostics.note("customer gateway outside address \(replaced) replaced by --local-address "
                                  + "\(localAddress)", at: text.position)
             }
+        } else if raw.customerGatewayAddress == nil, let standIn = raw.customerGatewayStandIn {
+            diagnostics.error("\(label): this \(connection.format.vendorName) download names no customer gateway outside "
+                              + "address, only \(quoted(standIn.text)); give the address with --local-address",
+                              at: standIn.position)
+            failed = true
         } else {
             customerGateway = outsideAddress(raw.customerGatewayAddress, role: "customer gateway", label: label,
                                              tunnelPosition: raw.position, diagnostics: &diagnostics)
@@ -139,7 +149,8 @@ struct ModelBuilder {
         guard !failed, let customerGateway, let vpnGateway else { return nil }
 
         var tunnel = Tunnel(number: raw.number, customerGatewayAddress: customerGateway, vpnGatewayAddress: vpnGateway,
-                            configCustomerGatewayAddress: raw.customerGatewayAddress?.text,
+                            configCustomerGatewayAddress: raw.customerGatewayAddress.map {
+                                secrets.contains($0.text) ? "<redacted>" : $0.text },
                             insideCIDR: raw.insideCIDR, configTCPMSS: configMSS,
                             clearDF: raw.clearDF ?? AWSDefaults.clearDF, mtu: raw.mtu, ikeVersion: raw.ikeVersion,
                             ikeEncryption: raw.ikeEncryption, ikeIntegrity: raw.ikeIntegrity,
@@ -173,7 +184,9 @@ struct ModelBuilder {
             return nil
         }
         guard let address = IPAddress(located.text) else {
-            let hint = role == "customer gateway" ? "; for a placeholder or a gateway behind NAT use --local-address" : ""
+            let hint = role == "customer gateway" ? "; for a placeholder or a gateway behind NAT use --local-address"
+                : looksLikePlaceholder(located.text) ? " (a placeholder or redaction: take the download of the real "
+                    + "VPN connection from the AWS console)" : ""
             diagnostics.error("\(label): \(role) outside address \(quoted(located.text)) is not an IP address\(hint)",
                               at: located.position)
             return nil
@@ -185,4 +198,10 @@ struct ModelBuilder {
         }
         return address
     }
+}
+
+/// `AWS_ENDPOINT_1`, `YOUR_UPLINK_ADDRESS`, `<REDACTED_FOR_SECURITY>`: words a person put where a value belongs.
+func looksLikePlaceholder(_ text: String) -> Bool {
+    if text.hasPrefix("<") && text.hasSuffix(">") { return true }
+    return text.contains { $0.isLetter } && text.allSatisfy { ($0.isASCII && ($0.isUppercase || $0.isNumber)) || $0 == "_" }
 }

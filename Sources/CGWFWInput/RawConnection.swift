@@ -5,6 +5,9 @@ struct RawTunnel {
     var number: Int
     var position: SourcePosition
     var customerGatewayAddress: Located?
+    /// Set when the download has no customer gateway address at all, only what stands in for it (JunOS
+    /// `external-interface ge-0/0/0.0`, ASA `tunnel source interface 'outside_interface'`): that text and its line.
+    var customerGatewayStandIn: Located?
     var vpnGatewayAddress: Located?
     var insideCIDR: String?
     var tcpMSS: Located?
@@ -50,6 +53,9 @@ struct RawConnection {
 struct ParsedFile {
     var connections: [RawConnection] = []
     var skipped: [SkippedConnection] = []
+    /// Every pre-shared key the parser saw, never put into the model: diagnostics about this file have them
+    /// replaced by `<redacted>`, so a key pasted where an address belongs is not echoed.
+    var secrets: Set<String> = []
     /// The last line when the input does not end with a line break: a value on it may have been cut short.
     var unterminatedLastLine: Int?
 }

@@ -35,6 +35,28 @@ struct FileDiagnostics {
         emit(.note, message, at: position)
     }
 
+    /// Replaces every occurrence of a secret in the messages so far with `<redacted>` (also the first 60
+    /// characters of a longer one, which is what `quoted` shows of it).
+    mutating func redact(_ secrets: Set<String>) {
+        // "<REDACTED_FOR_SECURITY>" stands where a key was (AWS keys cannot contain "<"): it stays readable.
+        let needles = secrets.filter { $0.count >= FileDiagnostics.shortestRedactedSecret && !$0.hasPrefix("<") }
+            .flatMap { $0.count > 60 ? [$0, String($0.prefix(60))] : [$0] }
+        guard !needles.isEmpty else { return }
+        let matcher = SecretMatcher(needles)
+        var changed = false
+        let redacted = diagnostics.all.map { diagnostic in
+            guard let message = matcher.redacting(diagnostic.message) else { return diagnostic }
+            changed = true
+            var copy = diagnostic
+            copy.message = message
+            return copy
+        }
+        if changed { diagnostics = Diagnostics(redacted) }
+    }
+
+    /// Shorter "keys" are not real ones (AWS requires 8 to 64 characters) and would garble every message.
+    static let shortestRedactedSecret = 4
+
     private mutating func emit(_ severity: Diagnostic.Severity, _ message: String, at position: SourcePosition?) {
         var text = message
         if let context = position?.context { text += " (\(context))" }
@@ -150,5 +172,50 @@ extension Unicode.Scalar {
     var isBlank: Bool {
         if isASCII { return value == 0x20 || (0x09...0x0D).contains(value) }
         return properties.isWhitespace
+    }
+}
+
+/// Finds any of many secrets in a message in one pass over its bytes: the secrets are indexed by their first
+/// four bytes and then by length, so 20,000 keys of a large describe JSON (or keys sharing a prefix) cost a
+/// few hash lookups per byte of the message. UTF-8 is self-synchronising, so a byte match of valid UTF-8 is
+/// a match of whole characters.
+private struct SecretMatcher {
+    /// First four bytes → (length, secrets of that length), longest first so a key containing another is
+    /// replaced whole.
+    private var byPrefix: [UInt32: [(length: Int, secrets: Set<ArraySlice<UInt8>>)]] = [:]
+
+    init(_ secrets: [String]) {
+        var grouped: [UInt32: [Int: Set<ArraySlice<UInt8>>]] = [:]
+        for secret in secrets {
+            let bytes = Array(secret.utf8)
+            guard bytes.count >= 4 else { continue }
+            grouped[Self.prefix(bytes, at: 0), default: [:]][bytes.count, default: []].insert(bytes[...])
+        }
+        byPrefix = grouped.mapValues { lengths in lengths.map { ($0.key, $0.value) }.sorted { $0.length > $1.length } }
+    }
+
+    private static func prefix(_ bytes: [UInt8], at index: Int) -> UInt32 {
+        UInt32(bytes[index]) << 24 | UInt32(bytes[index + 1]) << 16 | UInt32(bytes[index + 2]) << 8 | UInt32(bytes[index + 3])
+    }
+
+    /// The message with every secret replaced by `<redacted>`, or nil when it contains none.
+    func redacting(_ message: String) -> String? {
+        let bytes = Array(message.utf8)
+        var output: [UInt8] = []
+        var index = 0
+        var changed = false
+        while index < bytes.count {
+            if index + 4 <= bytes.count, let lengths = byPrefix[Self.prefix(bytes, at: index)],
+               let match = lengths.first(where: { index + $0.length <= bytes.count
+                                                  && $0.secrets.contains(bytes[index..<(index + $0.length)]) }) {
+                output += Array("<redacted>".utf8)
+                index += match.length
+                changed = true
+            } else {
+                output.append(bytes[index])
+                index += 1
+            }
+        }
+        return changed ? String(decoding: output, as: UTF8.self) : nil
     }
 }

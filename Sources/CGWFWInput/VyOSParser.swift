@@ -29,6 +29,7 @@ enum VyOSParser {
         var vtiMTUs: [String: Int] = [:]
         var bgpNeighbors: [(address: String, remoteAS: String?)] = []
         var natTraversal: Bool?
+        var secrets: Set<String> = []
 
         for (number, line) in source.inspectableLines() {
             let content = line.trimmed
@@ -72,7 +73,9 @@ enum VyOSParser {
                     if tokens[7] == "esp-group" { peers[name]!.espGroup = tokens[8] }
                 case "default-esp-group":
                     peers[name]!.espGroup = value
-                // "authentication pre-shared-secret …": the key is never kept.
+                case "authentication" where tokens.count >= 9 && tokens[7] == "pre-shared-secret":
+                    // Kept only to be redacted from diagnostics.
+                    secrets.insert(tokens[8])
                 default: break
                 }
             } else if tokens.starts(with: ["set", "vpn", "ipsec", "ike-group"]) || tokens.starts(with: ["set", "vpn", "ipsec", "esp-group"]),
@@ -129,7 +132,7 @@ enum VyOSParser {
             connection.tunnels.append(tunnel)
         }
         if let first = connection.tunnels.first { connection.position = first.position }
-        return ParsedFile(connections: [connection])
+        return ParsedFile(connections: [connection], secrets: secrets)
     }
 }
 

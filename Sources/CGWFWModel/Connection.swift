@@ -5,6 +5,12 @@ public enum InputFormat: String, Sendable, Codable, CaseIterable {
     case describeJSON = "describe-json"
     case ipsecConf = "ipsec-conf"
     case vyos
+    case ciscoIOS = "cisco-ios"
+    case ciscoASA = "cisco-asa"
+    case junos
+    case panos
+    case fortigate
+    case pfsense
 }
 
 public enum IKEVersion: String, Sendable, Codable {

@@ -12,7 +12,8 @@ struct ConfigInputOptions: ParsableArguments {
     /// The config arguments in order (see `PositionalRuns`).
     var configs: [String] { PositionalRuns.expand(configArguments) }
 
-    @Option(help: "auto, generic, xml, describe-json, ipsec-conf or vyos. Default: detected from content.")
+    @Option(help: ArgumentHelp("auto, " + InputFormat.allCases.map(\.rawValue).joined(separator: ", ")
+                               + ". Default: detected from content."))
     var inputFormat: String = "auto"
 
     @Option(help: ArgumentHelp("Replace the customer gateway outside address (gateway behind NAT, or a placeholder); "

@@ -11,7 +11,8 @@ enum Corpus {
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/corpus/aws-configs")
 
     /// Every corpus file cgwfw reads, with `--local-address 203.0.113.9` for the documentation examples whose
-    /// customer gateway address is a placeholder; files it rejects (vendor formats, fragments) are listed.
+    /// customer gateway address is a placeholder; files it rejects (other placeholders, fragments, redactions)
+    /// are listed.
     static func connections() throws -> [Connection] {
         guard FileManager.default.fileExists(atPath: directory.path) else {
             throw XCTSkip("corpus not found at \(directory.path); corpus tests skipped")
@@ -37,18 +38,23 @@ enum Corpus {
         return connections
     }
 
-    /// Pre-shared keys as the corpus files write them (Generic, XML, JSON, ipsec.secrets, VyOS).
+    /// Pre-shared keys as the corpus files write them (Generic and GUI steps, XML, JSON, ipsec.secrets, VyOS,
+    /// Cisco IOS/ASA, JunOS, PAN-OS, FortiGate).
     static func preSharedKeys() throws -> Set<String> {
         let patterns = [#"Pre-Shared Key\s*:[ \t]*(\S+)"#, #"<pre_shared_key>([^<]+)</pre_shared_key>"#,
                         #""PreSharedKey"\s*:\s*"([^"]+)""#, #"PSK\s+"([^"]+)""#, #"pre-shared-secret\s+'([^']+)'"#,
-                        #"pre-shared-key address \S+ key (\S+)"#]
+                        #"pre-shared-key\s+(?:address\s+\S+\s+key\s+|ascii-text\s+|key\s+)?"?([^\s"]+)"#,
+                        #"set psksecret\s+(\S+)"#]
         var keys = Set<String>()
         for file in try FileManager.default.contentsOfDirectory(atPath: directory.path) {
             let text = (try? String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8)) ?? ""
             for pattern in patterns {
                 let regex = try NSRegularExpression(pattern: pattern)
                 for match in regex.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
-                    if let range = Range(match.range(at: 1), in: text), text[range].count >= 8 { keys.insert(String(text[range])) }
+                    if let range = Range(match.range(at: 1), in: text), text[range].count >= 8,
+                       !["pre-shared-keys", "address"].contains(String(text[range])), !text[range].hasPrefix("<") {
+                        keys.insert(String(text[range]))
+                    }
                 }
             }
         }

@@ -48,6 +48,51 @@ final class RobustnessTests: XCTestCase {
                       "8 MB VyOS line")
     }
 
+    /// Each vendor syntax at sizes no download has: one 8 MB line, 10,000 tunnels' worth of lines, and a
+    /// block header repeated without end.
+    func testVendorSyntaxesAtHostileSizes() {
+        let size = 8 << 20
+        let lines: [(String, String)] = [
+            ("Cisco IOS", "crypto keyring k\n  pre-shared-key address 192.0.2.1 key "),
+            ("Cisco ASA", "tunnel-group 192.0.2.1 type ipsec-l2l\naccess-list a extended permit ip host 192.0.2.1 host "),
+            ("JunOS", "set security ike gateway g address "),
+            ("PAN-OS", "edit network ike gateway g\n set peer-address ip "),
+            ("FortiGate", "config vpn ipsec phase1-interface\nedit t\n set remote-gw "),
+            ("FortiGate GUI", "Go to VPN-->IPSec--> AutoKey, create Phase 1\n c. IP address: "),
+            ("pfSense", "Go to VPN-->IPSec. Add a new Phase1 entry\n e. Remote Gateway: "),
+        ]
+        for (vendor, prefix) in lines {
+            assertHandled(Array(prefix.utf8) + Array(repeating: UInt8(ascii: "7"), count: size), "8 MB \(vendor) value")
+        }
+        let many: [(String, (Int) -> String)] = [
+            ("Cisco IOS", { "crypto keyring k\($0)\n local-address 198.51.100.7\n pre-shared-key address 10.\($0 >> 16).\($0 >> 8 & 255).\($0 & 255) key k\n" }),
+            ("JunOS", { "set security ike gateway g\($0) address 10.\($0 >> 16).\($0 >> 8 & 255).\($0 & 255)\n" }),
+            ("PAN-OS", { "edit network ike gateway g\($0)\n set local-address ip 198.51.100.7\n set peer-address ip 10.\($0 >> 16).\($0 >> 8 & 255).\($0 & 255)\n top\n" }),
+            ("FortiGate", { "config vpn ipsec phase1-interface\nedit t\($0)\n set local-gw 198.51.100.7\n set remote-gw 10.\($0 >> 16).\($0 >> 8 & 255).\($0 & 255)\nnext\nend\n" }),
+        ]
+        for (vendor, tunnel) in many {
+            let text = "! Amazon Web Services\n" + (0..<10_000).map(tunnel).joined()
+            assertHandled(Array(text.utf8), "10,000 \(vendor) tunnels")
+        }
+        assertHandled(Array(String(repeating: "interface Tunnel1\n", count: 100_000).utf8), "endless Cisco headers")
+        assertHandled(Array(String(repeating: "edit network ike gateway g\n", count: 100_000).utf8), "endless PAN-OS gateways")
+        assertHandled(Array(String(repeating: "config vpn ipsec phase1-interface\nconfig neighbor\n", count: 100_000).utf8),
+                      "endless FortiGate sections")
+    }
+
+    /// Redaction stays linear: 5,000 distinct keys and an error per tunnel.
+    func testRedactingManyKeysInManyMessages() {
+        let count = 5_000
+        let text = genericText(customerGateway: Array(repeating: "198.51.100.7", count: count),
+                               aws: (0..<count).map { "inline-made-up-key-\($0 + 1)" })
+        let start = Date()
+        let result = loadText(text)
+        XCTAssertLessThan(Date().timeIntervalSince(start), secondsPerInput)
+        XCTAssertEqual(result.diagnostics.errors.count, count)
+        XCTAssertFalse(result.errorMessages.contains { $0.contains("inline-made-up-key") })
+        XCTAssertTrue(result.errorMessages.allSatisfy { $0.contains("'<redacted>' is not an IP address") })
+    }
+
     func testMillionsOfShortLines() {
         let lines = InputLoader.maxInputLines + 1
         assertHandled(Array(repeating: Array("a\n".utf8), count: lines).flatMap { $0 }, "\(lines) lines")

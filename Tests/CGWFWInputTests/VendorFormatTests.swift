@@ -57,27 +57,6 @@ final class VendorFormatTests: XCTestCase {
         XCTAssertEqual(errors.first?.column, expected.column)
     }
 
-    func testRecognisedVendorDownloadsAreRejectedByName() throws {
-        let result = try loadFixture("cisco-ios.txt")
-        let error = try XCTUnwrap(result.diagnostics.errors.first)
-        XCTAssertTrue(error.message.contains("Cisco IOS"), error.message)
-        XCTAssertTrue(error.message.contains("format not supported yet"), error.message)
-        let text = try String(contentsOfFile: fixture("cisco-ios.txt"), encoding: .utf8)
-        XCTAssertEqual(error.line, position(of: "crypto isakmp", in: text)?.line)
-        let vendors: [(String, String)] = [
-            ("set security ike gateway gw-1 address 192.0.2.10\n", "Juniper"),
-            ("config vpn ipsec phase1-interface\n edit x\n", "Fortinet"),
-            (" edit network ike gateway ike-1\n", "Palo Alto"),
-            ("Go to VPN-->IPSec. Add a new Phase1 entry\n", "pfSense"),
-            ("crypto isakmp policy 201\ntunnel-group 192.0.2.10 type ipsec-l2l\n", "Cisco ASA"),
-        ]
-        for (text, vendor) in vendors {
-            let result = loadText("! Amazon Web Services\n! Virtual Private Cloud\n" + text)
-            XCTAssertTrue(result.errorMessages.contains { $0.contains(vendor) && $0.contains("not supported yet") },
-                          "\(vendor): \(result.errorMessages)")
-        }
-    }
-
     func testFormatOverrideSkipsDetection() {
         let text = genericText(customerGateway: ["198.51.100.7", "198.51.100.7"], aws: ["192.0.2.10", "192.0.2.20"])
         XCTAssertEqual(loadText(text, format: .generic).tunnels.count, 2)
