@@ -24,6 +24,7 @@ comments: true
 pf_dialect: freebsd
 attach: null
 attach_chains: {}
+local_address: null
 
 """#),
         ("linux-gateway", #"""
@@ -47,6 +48,7 @@ comments: true
 pf_dialect: openbsd
 attach: null
 attach_chains: {}
+local_address: null
 
 """#),
         ("linux-host", #"""
@@ -72,6 +74,9 @@ pf_dialect: openbsd
 # Set to e.g. "inet filter" to keep cgwfw's chains inside an existing table (cgwfw apply only).
 attach: null
 attach_chains: {}
+# Replaces the configs' customer gateway address (like --local-address): an address, or auto for the
+# kernel's source address towards the AWS endpoints (hosts behind 1:1 NAT, e.g. cloud instances).
+local_address: null
 
 """#),
         ("linux-host-iptables", #"""
@@ -96,6 +101,7 @@ comments: true
 pf_dialect: openbsd
 attach: null
 attach_chains: {}
+local_address: null
 
 """#),
         ("openbsd-pf", #"""
@@ -119,6 +125,7 @@ comments: true
 pf_dialect: openbsd
 attach: null
 attach_chains: {}
+local_address: null
 
 """#),
     ]
