@@ -10,6 +10,8 @@ final class ParityMatrixTests: XCTestCase {
     struct Case: CustomStringConvertible {
         var flags: [String]
         var inputs: [String]
+        /// Attach mode: cgwfw's objects inside the operator's `inet filter` (compile --attach / apply --attach).
+        var attach = false
         var description: String { (flags + inputs.map { ($0 as NSString).lastPathComponent }).joined(separator: " ") }
         /// The interface names and wildcards the flags give.
         var interfaces: [String] {
@@ -50,19 +52,47 @@ final class ParityMatrixTests: XCTestCase {
                 }
             }
         }
+        // Attach mode, into a default-drop `inet filter`: each profile in its own placement, several connections.
+        for (profile, placement) in [("linux-host", "host"), ("linux-gateway", "gateway")] {
+            for strict in ["--strict", "--no-strict"] {
+                for natT in ["on", "off"] {
+                    for interfaces in placement == "host" ? hostInterfaces : gatewayInterfaces {
+                        let flags = ["--profile", profile, "--placement", placement, strict, "--nat-traversal", natT,
+                                     "--attach", "inet filter"]
+                        result.append(Case(flags: flags + interfaces, inputs: inputSets[2], attach: true))
+                    }
+                }
+            }
+        }
         return result
     }
+
+    /// The operator's firewall attach mode goes into (Debian's nftables.conf shape, default drop).
+    static let operatorTable = """
+    table inet filter {
+    \tchain input { type filter hook input priority filter; policy drop; tcp dport 22 accept; }
+    \tchain forward { type filter hook forward priority filter; policy drop; }
+    \tchain output { type filter hook output priority filter; policy accept; }
+    }
+
+    """
 
     func testCompiledTextAndApplyLeaveTheSameKernelStateAndDiffSeesNothing() throws {
         try KernelNamespace.requireRoot()
         let viaNft = try KernelNamespace(), viaNetlink = try KernelNamespace()
         defer { viaNft.destroy(); viaNetlink.destroy() }
         let script = viaNft.scratch.appendingPathComponent("compiled.nft")
+        let operatorScript = viaNft.scratch.appendingPathComponent("operator.nft")
+        try Self.operatorTable.write(to: operatorScript, atomically: true, encoding: .utf8)
         var failures = 0
         let cases = Self.cases
         for testCase in cases {
             viaNft.flush()
             viaNetlink.flush()
+            let table = testCase.attach ? "inet filter" : "inet cgwfw"
+            if testCase.attach {
+                for namespace in [viaNft, viaNetlink] { namespace.shell("nft -f \(operatorScript.path)") }
+            }
             let compiled = try CLIRunner.run(["compile", "--target", "nftables"] + testCase.flags + testCase.inputs)
             guard compiled.status == 0 else {
                 XCTFail("\(testCase): compile exited \(compiled.status): \(compiled.stderr)"); failures += 1; continue
@@ -74,17 +104,17 @@ final class ParityMatrixTests: XCTestCase {
             guard applied.status == 0 else {
                 XCTFail("\(testCase): apply exited \(applied.status): \(applied.stderr)"); failures += 1; continue
             }
-            let fromText = try viaNft.tableJSON("inet cgwfw"), fromApply = try viaNetlink.tableJSON("inet cgwfw")
+            let fromText = try viaNft.tableJSON(table), fromApply = try viaNetlink.tableJSON(table)
             if fromText != fromApply {
-                XCTFail("\(testCase): nft -f and apply differ\n--- nft -f\n\(viaNft.shell("nft list table inet cgwfw").output)"
-                        + "\n--- apply\n\(viaNetlink.shell("nft list table inet cgwfw").output)")
+                XCTFail("\(testCase): nft -f and apply differ\n--- nft -f\n\(viaNft.shell("nft list table \(table)").output)"
+                        + "\n--- apply\n\(viaNetlink.shell("nft list table \(table)").output)")
                 failures += 1
                 continue
             }
             // Both paths print and write one model, so they could agree on a wrong lowering: also check that
             // the kernel holds each interface as the operator wrote it (nft lists a literal asterisk as `\*`).
             for name in testCase.interfaces where !fromApply.contains("\"\(name)\"") || fromApply.contains("\\\\*") {
-                XCTFail("\(testCase): the kernel does not match interface \(name) as given:\n\(viaNetlink.shell("nft list table inet cgwfw").output)")
+                XCTFail("\(testCase): the kernel does not match interface \(name) as given:\n\(viaNetlink.shell("nft list table \(table)").output)")
                 failures += 1
             }
             let diff = try viaNft.cgwfw(["diff"] + testCase.flags + testCase.inputs)
