@@ -272,7 +272,7 @@ enum CiscoParser {
             var seen: Set<String> = []
             return names.map { $0 == "sha" ? "sha1" : $0 }.filter { seen.insert($0).inserted }
         }
-        table.forEach { tunnel in
+        table.updateEach { tunnel in
             tunnel.ikeEncryption = distinct(ikeEncryption)
             tunnel.ikeIntegrity = distinct(ikeIntegrity)
             tunnel.ipsecEncryption = distinct(ipsecEncryption)

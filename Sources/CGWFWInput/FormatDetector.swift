@@ -131,8 +131,8 @@ private func keys(in text: String) -> Set<String> {
     return keys
 }
 
-private extension ParsedFile {
-    func withSecrets(_ secrets: Set<String>) -> ParsedFile {
+extension ParsedFile {
+    fileprivate func withSecrets(_ secrets: Set<String>) -> ParsedFile {
         var copy = self
         copy.secrets.formUnion(secrets)
         return copy

@@ -151,7 +151,7 @@ enum JunOSParser {
                 table[index].mtu = interfaceMTU[interface]
             }
         }
-        table.forEach { tunnel in
+        table.updateEach { tunnel in
             tunnel.tcpMSS = mss
             if let inside = tunnel.insideCIDR.flatMap({ InsideNetwork($0) }),
                let neighbor = bgpNeighbors.first(where: { inside.contains($0.address) }) {

@@ -130,7 +130,7 @@ struct TunnelTable {
     }
 
     /// Applies `change` to every tunnel (settings a download states once for all of them).
-    mutating func forEach(_ change: (inout RawTunnel) -> Void) {
+    mutating func updateEach(_ change: (inout RawTunnel) -> Void) {
         for index in tunnels.indices { change(&tunnels[index]) }
     }
 }

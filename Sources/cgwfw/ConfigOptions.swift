@@ -40,7 +40,6 @@ struct ConfigInputOptions: ParsableArguments {
 
     var format: InputFormat? { InputFormat(rawValue: inputFormat) }
 
-
     var verbosity: DiagnosticVerbosity { quiet ? .quiet : verbose ? .verbose : .summary }
 
     /// Reads and parses every config. Unreadable input exits 66; diagnostics are returned, not printed.
