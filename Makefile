@@ -11,7 +11,7 @@ VERSION := $(shell sed -n 's/^let cgwfwVersion = "\(.*\)"$$/\1/p' Sources/cgwfw/
 
 # Debian packages the build and the tests need; installed only when missing.
 DEB_PACKAGES := pkg-config libnftnl-dev libmnl-dev nftables iptables iproute2 conntrack \
-	strongswan-charon strongswan-swanctl libcharon-extra-plugins python3-scapy python3-venv tcpdump
+	strongswan-charon strongswan-swanctl libcharon-extra-plugins python3-scapy python3-venv tcpdump strace
 
 .PHONY: all deps build release run test unit-test bench clean profiles-source
 

@@ -24,12 +24,8 @@ public enum SnapshotStore {
         }
     }
 
-    private static func path(_ table: TableRef) -> String {
-        "\(CommitConfirmStore.directory)/snapshot-\(table.family.rawValue)-\(table.name)"
-    }
-    private static let bootID: String =
-        (try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8))?
-            .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+    private static func name(_ table: TableRef) -> String { "snapshot-\(table.family.rawValue)-\(table.name)" }
+    private static var bootID: String { CommitConfirmStore.bootID }
     private static let encoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
@@ -49,7 +45,7 @@ public enum SnapshotStore {
         /// - Parameter namespace: the network namespace cookie of this run; a snapshot of another namespace
         ///   is of no use to the engine.
         init?(_ table: TableRef, namespace: UInt64?) {
-            guard !bootID.isEmpty, let bytes = readFile(path(table)) else { return nil }
+            guard !bootID.isEmpty, let bytes = (try? StateDirectory.runtime.read(name(table))) ?? nil else { return nil }
             var position = 0
             /// The next line as a range of `bytes`.
             func next() -> Range<Int>? {
@@ -124,67 +120,27 @@ public enum SnapshotStore {
         let json: [UInt8]? = if let known, let skeleton, known.state == skeleton { known.json }
             else { skeleton.flatMap { try? encoder.encode($0) }.map(Array.init) }
         guard let snapshot, let json else {
-            unlink(path(table))
+            StateDirectory.runtime.remove(name(table))
             return
         }
         write(table, netnsCookie: snapshot.netnsCookie, generation: snapshot.generation, json: json,
               elements: ElementLines.encode(snapshot.state.sets))
     }
 
-    /// Writes the file (atomically: a temporary file renamed over it).
+    /// Writes the file (atomically: a temporary file renamed over it, in the runtime state directory).
     static func write(_ table: TableRef, netnsCookie: UInt64, generation: UInt32, json: [UInt8], elements: [UInt8]) {
         guard !bootID.isEmpty else {
-            unlink(path(table))
+            StateDirectory.runtime.remove(name(table))
             return
         }
-        var head: [UInt8] = []
-        head += "\(bootID)\n\(netnsCookie) \(generation)\n".utf8
-        head += json
-        head.append(10)
-        let temporary = path(table) + ".\(getpid())"
-        var descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        if descriptor < 0 && errno == ENOENT {
-            guard (try? CommitConfirmStore.ensureDirectory()) != nil else {
-                unlink(path(table))
-                return
-            }
-            descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        }
-        guard descriptor >= 0 else { return }
-        let complete = writeAll(descriptor, head) && writeAll(descriptor, elements)
-        close(descriptor)
-        if complete { rename(temporary, path(table)) } else { unlink(temporary) }
-    }
-
-    private static func writeAll(_ descriptor: Int32, _ bytes: [UInt8]) -> Bool {
-        var written = 0
-        while written < bytes.count {
-            let count = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + written, $0.count - written) }
-            if count < 0 && errno == EINTR { continue }
-            if count <= 0 { return false }
-            written += count
-        }
-        return true
-    }
-
-    /// The whole file, or nil when it cannot be read.
-    private static func readFile(_ path: String) -> [UInt8]? {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else { return nil }
-        var failed = false
-        let bytes = [UInt8](unsafeUninitializedCapacity: Int(status.st_size)) { buffer, count in
-            while count < buffer.count {
-                let got = read(descriptor, buffer.baseAddress! + count, buffer.count - count)
-                if got < 0 && errno == EINTR { continue }
-                if got < 0 { failed = true }
-                if got <= 0 { return }
-                count += got
-            }
-        }
-        return failed ? nil : bytes
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(json.count + elements.count + 64)
+        bytes += "\(bootID)\n\(netnsCookie) \(generation)\n".utf8
+        bytes += json
+        bytes.append(10)
+        bytes += elements
+        // A snapshot that cannot be written only costs the next apply its fast path.
+        if (try? StateDirectory.runtime.write(name(table), bytes)) == nil { StateDirectory.runtime.remove(name(table)) }
     }
 }
 

@@ -44,8 +44,13 @@ struct ApplyCommand: ParsableCommand {
     @Flag(help: "Apply even when the input holds no VPN connection (that removes every peer).")
     var allowEmpty = false
 
+    @Flag(help: ArgumentHelp("For the boot unit: when the machine restarted inside a commit-confirm window, restore "
+                             + "the rules from before that apply instead of applying the (unconfirmed) inputs."))
+    var boot = false
+
     @OptionGroup var profileOptions: ProfileOptions
     @OptionGroup var input: ConfigInputOptions
+    @OptionGroup var state: StateOptions
 
     func validate() throws {
         if let confirm, confirm < 1 { throw ValidationError("--confirm needs a positive number of seconds") }
@@ -57,9 +62,10 @@ struct ApplyCommand: ParsableCommand {
                                                  allowEmpty: allowEmpty)
         target.adopt = adopt
         if dryRun {
-            let report = try withEngine(renderText: json) { engine throws(NetlinkError) in
+            var report = try withEngine(renderText: json) { engine throws(NetlinkError) in
                 try applyWithSnapshot(engine, intent: intent, target: target, dryRun: true).report
             }
+            report.warnings += confirmStatusWarnings()
             try printReport(report, json: json, verb: "would change")
             if report.changed { throw SysExit.changesPending.exit }
             return
@@ -67,7 +73,7 @@ struct ApplyCommand: ParsableCommand {
         let report: ApplyReport
         do {
             report = try CommitConfirmRunner.apply(intent: intent, target: target, confirmSeconds: confirm, force: force,
-                                                   renderText: json)
+                                                   boot: boot, renderText: json)
         } catch let error as CommitConfirmError {
             printError("cgwfw: \(error)")
             throw error.exitCode.exit
@@ -77,6 +83,12 @@ struct ApplyCommand: ParsableCommand {
             printError("cgwfw: the previous rules come back in \(confirm) s unless `cgwfw confirm` runs")
         }
     }
+}
+
+/// A pending commit-confirm as a warning for reports (diff, apply --dry-run, show): never left unsaid.
+func confirmStatusWarnings() -> [String] {
+    guard CommitConfirmStore.hasPending, let status = (try? CommitConfirmStore.status()) ?? nil else { return [] }
+    return [status.summary]
 }
 
 /// Config + profile → intent and where it goes. Any error here exits before netlink is opened.

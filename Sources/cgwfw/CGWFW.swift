@@ -22,6 +22,7 @@ struct CGWFW: ParsableCommand {
     )
 
     static func main() {
+        PrivilegedEnvironment.scrub()
         main(PositionalRuns.compact(Array(CommandLine.arguments.dropFirst())))
     }
 }

@@ -30,14 +30,16 @@ struct DiffCommand: ParsableCommand {
 
     @OptionGroup var profileOptions: ProfileOptions
     @OptionGroup var input: ConfigInputOptions
+    @OptionGroup var state: StateOptions
 
     func run() throws {
         var (intent, target) = try compileIntent(profileOptions: profileOptions, input: input, command: .diff,
                                                  allowEmpty: allowEmpty)
         target.adopt = adopt
-        let report = try withEngine(renderText: json) { engine throws(NetlinkError) in
+        var report = try withEngine(renderText: json) { engine throws(NetlinkError) in
             try applyWithSnapshot(engine, intent: intent, target: target, dryRun: true).report
         }
+        report.warnings += confirmStatusWarnings()
         try printReport(report, json: json, verb: "would change")
         if report.changed { throw SysExit.changesPending.exit }
     }

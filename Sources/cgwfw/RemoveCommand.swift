@@ -27,6 +27,7 @@ struct RemoveCommand: ParsableCommand {
     var adopt = false
 
     @OptionGroup var profileOptions: ProfileOptions
+    @OptionGroup var state: StateOptions
 
     func run() throws {
         let profile = try profileOptions.resolve(for: .remove)

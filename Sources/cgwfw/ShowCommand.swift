@@ -22,6 +22,7 @@ struct ShowCommand: ParsableCommand {
     var json = false
 
     @OptionGroup var profileOptions: ProfileOptions
+    @OptionGroup var state: StateOptions
 
     struct RuleRow: Encodable {
         var chain: String
@@ -45,6 +46,8 @@ struct ShowCommand: ParsableCommand {
         var rules: [RuleRow]
         var elements: [ElementRow]
         var text: String
+        /// A pending commit-confirm (and whether its watchdog still runs), when there is one.
+        var commitConfirm: String?
     }
 
     func run() throws {
@@ -54,8 +57,10 @@ struct ShowCommand: ParsableCommand {
         let mode: OwnershipMode = target.attach == nil ? .standalone : .attach(prefix: "\(profile.table)-")
         let live = try withEngine { engine throws(NetlinkError) in try engine.read(table: table, mode: mode) }
         let text = Engine.ownedText(live, counters: true)
+        let confirmStatus = confirmStatusWarnings().first
         guard json else {
             print(live.ownsNothing ? "\(table): cgwfw owns nothing here" : text, terminator: live.ownsNothing ? "\n" : "")
+            if let confirmStatus { print("# \(confirmStatus)") }
             return
         }
         let rules = (live.jumps + live.rules).map { rule in
@@ -70,6 +75,6 @@ struct ShowCommand: ParsableCommand {
             }
         }
         print(try jsonString(Report(table: table.description, exists: !live.ownsNothing, generation: live.generation,
-                                    rules: rules, elements: elements, text: text)))
+                                    rules: rules, elements: elements, text: text, commitConfirm: confirmStatus)))
     }
 }

@@ -49,9 +49,9 @@ final class ApplyCLITests: XCTestCase {
         let binary = try CLIRunner.requireBinary()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        process.arguments = ["netns", "exec", ns, binary.path] + arguments
+        process.arguments = ["netns", "exec", ns, binary.path]
+            + CLIRunner.withStateDir(arguments, scratch.appendingPathComponent("state-\(ns)").path)
         var env = ProcessInfo.processInfo.environment
-        env["CGWFW_RUN_DIR"] = scratch.appendingPathComponent("run-\(ns)").path
         env.merge(environment) { $1 }
         process.environment = env
         let out = scratch.appendingPathComponent("out-\(UUID().uuidString)")
@@ -305,8 +305,8 @@ final class ApplyCLITests: XCTestCase {
         _ = nft(other, "add table inet cgwfw { comment \\\"managed by cgwfw\\\" \\; }")
         let changed = try exampleWithOtherEndpoint()
         let binary = try CLIRunner.requireBinary()
-        let run = shell("CGWFW_RUN_DIR=\(scratch.appendingPathComponent("run-\(ns)").path) ip netns exec \(other) "
-                        + "\(binary.path) apply \(changed.path) 2>&1")
+        let run = shell("ip netns exec \(other) \(binary.path) apply --state-dir "
+                        + "\(scratch.appendingPathComponent("state-\(ns)").path) \(changed.path) 2>&1")
         XCTAssertEqual(run.status, 0, run.output)
         XCTAssertEqual(Set(try elements(other, set: "pairs_ipv4").keys), ["198.51.100.7 . 192.0.2.10", "198.51.100.7 . 192.0.2.30"])
     }
@@ -547,7 +547,7 @@ final class ApplyCLITests: XCTestCase {
         let edited = try ruleset(ns, zeroCounters: true)
         usleep(2_500_000)
         XCTAssertEqual(try ruleset(ns, zeroCounters: true), edited, "the watchdog restored over someone else's change")
-        let log = try String(contentsOf: scratch.appendingPathComponent("run-\(ns)/watchdog.log"), encoding: .utf8)
+        let log = try String(contentsOf: scratch.appendingPathComponent("state-\(ns)/run/watchdog.log"), encoding: .utf8)
         XCTAssertTrue(log.contains("not restoring"), log)
     }
 }

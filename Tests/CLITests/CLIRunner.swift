@@ -41,6 +41,15 @@ enum CLIRunner {
         return nil
     }()
 
+    /// The subcommands that keep state (commit-confirm, snapshots) and so take `--state-dir`.
+    static let statefulCommands: Set<String> = ["apply", "diff", "remove", "show", "confirm"]
+
+    /// `arguments` with `--state-dir DIR` after a stateful subcommand (tests keep their state apart).
+    static func withStateDir(_ arguments: [String], _ directory: String) -> [String] {
+        guard let command = arguments.first, statefulCommands.contains(command) else { return arguments }
+        return [command, "--state-dir", directory] + arguments.dropFirst()
+    }
+
     /// The binary, or an XCTSkip explaining how to provide it.
     static func requireBinary() throws -> URL {
         guard let binary else {

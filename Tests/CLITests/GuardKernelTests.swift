@@ -52,10 +52,8 @@ final class GuardKernelTests: XCTestCase {
         _ = FileManager.default.createFile(atPath: err.path, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        process.arguments = ["netns", "exec", ns] + wrapper + [binary.path] + arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["CGWFW_RUN_DIR"] = runDirectory ?? scratch.appendingPathComponent("run-\(ns)").path
-        process.environment = environment
+        process.arguments = ["netns", "exec", ns] + wrapper + [binary.path]
+            + CLIRunner.withStateDir(arguments, runDirectory ?? scratch.appendingPathComponent("state-\(ns)").path)
         process.standardOutput = try FileHandle(forWritingTo: out)
         process.standardError = try FileHandle(forWritingTo: err)
         process.standardInput = FileHandle.nullDevice

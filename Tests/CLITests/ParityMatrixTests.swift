@@ -177,8 +177,8 @@ final class KernelNamespace {
     /// cgwfw inside the namespace, with its state files in the scratch directory.
     func cgwfw(_ arguments: [String]) throws -> CLIResult {
         let binary = try CLIRunner.requireBinary()
-        return try CLIRunner.run(["netns", "exec", name, binary.path] + arguments,
-                                 environment: ["CGWFW_RUN_DIR": scratch.appendingPathComponent("run").path],
+        return try CLIRunner.run(["netns", "exec", name, binary.path]
+                                     + CLIRunner.withStateDir(arguments, scratch.appendingPathComponent("state").path),
                                  executable: URL(fileURLWithPath: "/usr/sbin/ip"))
     }
 

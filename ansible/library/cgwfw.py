@@ -110,6 +110,12 @@ options:
         C(cgwfw confirm).
     type: bool
     default: false
+  state_dir:
+    description:
+      - Keep cgwfw's state (commit-confirm, snapshots) under this directory instead of C(/run/cgwfw) and
+        C(/var/lib/cgwfw) (tests, unusual layouts). cgwfw reads it from this option only, never from the
+        environment.
+    type: path
   allow_empty:
     description:
       - Apply even when O(configs) hold no VPN connection (for example an emptied directory). That
@@ -231,6 +237,8 @@ def build_command(module, binary):
     else:
         verb = ['diff'] if module.check_mode else ['apply']
     command = [binary] + verb + ['--json']
+    if p['state_dir']:
+        command += ['--state-dir', p['state_dir']]
     # The profile options: apply, diff and remove all take them, so remove finds what apply made.
     for name, flag in (('profile', '--profile'), ('table', '--table'), ('attach', '--attach'),
                        ('placement', '--placement'), ('nat_traversal', '--nat-traversal'),
@@ -290,6 +298,7 @@ def main():
             confirm_timeout=dict(type='int'),
             force=dict(type='bool', default=False),
             allow_empty=dict(type='bool', default=False),
+            state_dir=dict(type='path'),
             binary=dict(type='str', default='cgwfw'),
         ),
         required_if=[('state', 'present', ['configs'])],

@@ -110,9 +110,9 @@ class Harness:
             'ANSIBLE_LOCALHOST_WARNING': '0',
             'ANSIBLE_INVENTORY_UNPARSED_WARNING': '0',
             'PYTHONDONTWRITEBYTECODE': '1',
-            # Commit-confirm state of this case only (cgwfw's default /run/cgwfw is machine-wide).
-            'CGWFW_RUN_DIR': os.path.join(workdir, 'run'),
         })
+        # Commit-confirm state of this case only (cgwfw's default /run/cgwfw is machine-wide).
+        self.state_dir = os.path.join(workdir, 'state')
 
     def __enter__(self):
         subprocess.run(['ip', 'netns', 'add', self.netns], check=True)
@@ -126,7 +126,8 @@ class Harness:
         return ['ip', 'netns', 'exec', self.netns] + argv
 
     def playbook(self, playbook, extra_vars, *flags, wrapper=()):
-        variables = dict(extra_vars, cgwfw_binary=self.cgwfw, ansible_python_interpreter=sys.executable)
+        variables = {'cgwfw_binary': self.cgwfw, 'cgwfw_state_dir': self.state_dir, **extra_vars,
+                     'ansible_python_interpreter': sys.executable}
         argv = list(wrapper) + [self.playbook_bin, '-i', 'localhost,', '-c', 'local', '-e', json.dumps(variables)]
         argv += list(flags) + [playbook]
         completed = subprocess.run(self.in_netns(argv), cwd=self.workdir, env=self.env, stdin=subprocess.DEVNULL,
@@ -441,6 +442,7 @@ def case_example_playbook_applies_and_confirms(h):
     config_dir = os.path.join(h.workdir, 'etc-cgwfw', 'connections')
     env_file = os.path.join(h.workdir, 'etc-cgwfw', 'cgwfw.env')
     variables = dict(cgwfw_hosts='all', ansible_become=False, cgwfw_config_dir=config_dir, cgwfw_boot_service=False,
+                     cgwfw_staging_dir=os.path.join(h.workdir, 'etc-cgwfw', 'staged'), cgwfw_state_dir=h.state_dir,
                      cgwfw_env_file=env_file, cgwfw_nat_traversal='on', cgwfw_table='vpnedge',
                      cgwfw_config_files=[os.path.join(FIXTURES, 'vpn-a.txt')],
                      cgwfw_confirm_timeout=CONFIRM_TIMEOUT)
@@ -471,6 +473,22 @@ def case_example_playbook_applies_and_confirms(h):
     check(not os.path.exists(copied), 'the config no longer listed was left on the target')
     check(peer_pairs(h.ruleset(), 'vpnedge') == unordered(PAIRS_B),
           'after switching to vpn-b: %s' % peer_pairs(h.ruleset(), 'vpnedge'))
+    check(os.path.exists(os.path.join(config_dir, 'vpn-b.txt')), 'the confirmed vpn-b was not promoted')
+
+    # A run cut off before the confirmation (here: confirm fails) promotes nothing: the boot unit's
+    # directory keeps the last confirmed configuration, and the rollback restores its rules.
+    wrapper = os.path.join(h.workdir, 'cgwfw-no-confirm')
+    with open(wrapper, 'w') as script:
+        script.write('#!/bin/sh\n[ "$1" = confirm ] && exit 1\nexec %s "$@"\n' % h.cgwfw)
+    os.chmod(wrapper, 0o755)
+    cut = dict(variables, cgwfw_binary=wrapper, cgwfw_config_files=[os.path.join(FIXTURES, 'vpn-a.txt')])
+    cut_off = h.playbook(EXAMPLE_PLAYBOOK, cut)
+    check(cut_off.failed == 1, 'the confirmation was expected to fail:\n' + cut_off.output)
+    check(sorted(os.listdir(config_dir)) == ['vpn-b.txt'],
+          'an unconfirmed configuration was promoted: %s' % os.listdir(config_dir))
+    time.sleep(CONFIRM_TIMEOUT + 2)
+    check(peer_pairs(h.ruleset(), 'vpnedge') == unordered(PAIRS_B),
+          'the unconfirmed change was not rolled back: %s' % peer_pairs(h.ruleset(), 'vpnedge'))
 
 
 def case_no_key_in_any_output(h):
