@@ -97,8 +97,10 @@ struct ModelBuilder {
             tunnels.append(tunnel)
         }
         guard !tunnels.isEmpty else { return nil }
-        return Connection(id: raw.id, customerGatewayID: raw.customerGatewayID, gatewayID: raw.gatewayID,
-                          source: source, format: raw.format, tunnels: tunnels, accelerated: raw.accelerated)
+        // Ids and file names are echoed in reviews, reports and rule comments: control characters escaped.
+        return Connection(id: raw.id.map(SafeText.escaped), customerGatewayID: raw.customerGatewayID.map(SafeText.escaped),
+                          gatewayID: raw.gatewayID.map(SafeText.escaped), source: SafeText.escaped(source),
+                          format: raw.format, tunnels: tunnels, accelerated: raw.accelerated)
     }
 
     private func buildTunnel(_ raw: RawTunnel, label: TunnelName, connection: RawConnection,

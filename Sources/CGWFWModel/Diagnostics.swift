@@ -14,10 +14,11 @@ public struct Diagnostic: Hashable, Sendable, Codable, CustomStringConvertible {
     public var column: Int?
     public var message: String
 
+    /// The message and the file name are kept with control characters escaped (`SafeText`): they quote input.
     public init(_ severity: Severity, _ message: String, file: String? = nil, line: Int? = nil, column: Int? = nil) {
         self.severity = severity
-        self.message = message
-        self.file = file
+        self.message = SafeText.escaped(message)
+        self.file = file.map(SafeText.escaped)
         self.line = line
         self.column = column
     }
