@@ -45,7 +45,7 @@ run: build
 unit-test: build
 	$(SWIFT) test
 
-test: lint unit-test ansible-test systemd-test e2e deb-test
+test: lint unit-test ansible-test systemd-test e2e torture-smoke deb-test
 
 clean:
 	rm -rf .build
@@ -140,6 +140,13 @@ DEB_PACKAGES += iputils-ping
 .PHONY: e2e
 e2e: build
 	CGWFW=$(BIN) e2e/run.sh
+
+# Faults against the real kernel (Tests/torture/torture.sh): kill -9 mid-apply and racing applies.
+.PHONY: torture torture-smoke
+torture-smoke: build
+	Tests/torture/torture.sh $(BIN) 30 3
+torture: build
+	Tests/torture/torture.sh $(BIN) 200 20
 
 # ---- the Debian package (issue 11): packaging/build-deb.sh stages `make install` under /usr and packs it ----
 DEB_PACKAGES += dpkg-dev lintian debootstrap shellcheck pyflakes3 man-db
