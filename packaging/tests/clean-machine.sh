@@ -127,6 +127,10 @@ else
 fi
 in_ns cgwfw diff /etc/cgwfw/connections/vpn-example.txt >/dev/null 2>&1 && pass "cgwfw diff: nothing to change" \
     || fail "cgwfw diff after apply"
+in_ns cgwfw apply --strict --confirm 60 /etc/cgwfw/connections/vpn-example.txt >/dev/null 2>&1 \
+    && in_ns cgwfw show | grep -q 'is pending' && in_ns cgwfw confirm | grep -q 'rollback cancelled' \
+    && [ "$(stat -c %a "$root/var/lib/cgwfw")" = 700 ] \
+    && pass "commit-confirm: pending in show, confirmed; /var/lib/cgwfw is 0700" || fail "commit-confirm in the clean root"
 in_ns cgwfw remove >/dev/null 2>&1 && ! in_ns nft list table inet cgwfw >/dev/null 2>&1 \
     && pass "cgwfw remove" || fail "cgwfw remove"
 in_ns /usr/libexec/cgwfw/cgwfw-boot apply > "$work/boot.out" 2>&1 && in_ns nft list table inet cgwfw >/dev/null 2>&1 \
