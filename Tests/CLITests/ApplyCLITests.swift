@@ -24,18 +24,7 @@ final class ApplyCLITests: XCTestCase {
     // MARK: - Helpers
 
     @discardableResult
-    private func shell(_ command: String) -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        do { try process.run() } catch { return (127, "\(error)") }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
+    private func shell(_ command: String) -> (status: Int32, output: String) { KernelNamespace.run(command) }
 
     private func makeNamespace() -> String {
         let name = "cgwfwt\(UInt32.random(in: 0..<UInt32.max))"
