@@ -23,10 +23,6 @@ public struct StateDirectory: Sendable {
     /// last watchdog's outcome.
     public static var persistent: StateDirectory { StateDirectory(path: root.map { $0 + "/lib" } ?? "/var/lib/cgwfw") }
 
-    init(path: String) {
-        self.path = path
-    }
-
     /// The directory, opened; created 0700 when missing and `create` is set; nil when missing otherwise.
     func open(create: Bool) throws(StateError) -> Int32? {
         var status = stat()

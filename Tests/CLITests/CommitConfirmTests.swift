@@ -180,8 +180,8 @@ final class CommitConfirmTests: XCTestCase {
     }
 }
 
-private extension Int {
-    var int32: Int32 { Int32(self) }
+extension Int {
+    fileprivate var int32: Int32 { Int32(self) }
 }
 
 extension KernelNamespace {
