@@ -18,7 +18,7 @@ struct ShowCommand: ParsableCommand {
         """
     )
 
-    @Flag(help: "Print JSON: table, generation, rules [{chain, tag, comment, packets, bytes}], elements [...], text.")
+    @Flag(help: "Print JSON: table, generation, rules [{chain, tag, comment, packets, bytes}], elements [...], text, state (for diff --against).")
     var json = false
 
     @OptionGroup var profileOptions: ProfileOptions
@@ -45,6 +45,8 @@ struct ShowCommand: ParsableCommand {
         var rules: [RuleRow]
         var elements: [ElementRow]
         var text: String
+        /// The owned objects as the model holds them: what `cgwfw diff --against` reads back.
+        var state: SavedState
     }
 
     func run() throws {
@@ -70,6 +72,7 @@ struct ShowCommand: ParsableCommand {
             }
         }
         print(try jsonString(Report(table: table.description, exists: !live.ownsNothing, generation: live.generation,
-                                    rules: rules, elements: elements, text: text)))
+                                    rules: rules, elements: elements, text: text,
+                                    state: SavedState(live))))
     }
 }
