@@ -41,10 +41,17 @@ public struct SavedState: Codable, Sendable {
                              rules: [], jumps: [], attachedBaseChains: [], foreignBaseChains: [], mode: wantedMode)
         }
         return LiveState(generation: generation, table: table, tableExists: tableExists, tableComment: tableComment,
-                         chains: chains, sets: sets.map { LiveSet(spec: $0, elementCounters: [:]) },
+                         chains: chains, sets: sets.map { LiveSet(spec: Self.sortedByKey($0), elementCounters: [:]) },
                          rules: rules.map { LiveRule(spec: $0, handle: 0, counter: nil) },
                          jumps: jumps.map { LiveRule(spec: $0, handle: 0, counter: nil) },
                          attachedBaseChains: attachedBaseChains, foreignBaseChains: [], mode: mode)
+    }
+
+    /// A dump comes in hash order; sorted by key, the plan lists elements as apply after a snapshot does.
+    static func sortedByKey(_ set: SetSpec) -> SetSpec {
+        var sorted = set
+        sorted.elements.sort { Planner.compareKeys($0.key, $1.key) < 0 }
+        return sorted
     }
 }
 

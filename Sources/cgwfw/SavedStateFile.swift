@@ -28,7 +28,34 @@ func loadSavedState(_ path: String, table: TableRef, mode: OwnershipMode) throws
         printError("cgwfw: \(path): JSON without `state` (cgwfw show --json) or `nftables` (nft -j list ruleset)")
         throw SysExit.dataError.exit
     }
-    return try loadThroughNamespace(path, table: table, mode: mode)
+    var state = try loadThroughNamespace(path, table: table, mode: mode)
+    restoreMarkersNftJSONDrops(&state, json: data, path: path)
+    return state
+}
+
+/// nft 1.0.6 writes no `comment` for tables and chains in `nft -j list ruleset`, and drops the comment of
+/// sets when it loads such a file, so cgwfw's ownership marker would be lost on the way. The sets' markers
+/// are taken from the file; when it has no table or chain comment at all and every owned set is marked
+/// there, the table and chains are taken as cgwfw's too (said on standard error). Anything else stays
+/// unmarked, and apply's ownership check refuses it as it would on the gateway.
+private func restoreMarkersNftJSONDrops(_ state: inout SavedState, json: Data, path: String) {
+    guard let top = try? JSONSerialization.jsonObject(with: json) as? [String: Any],
+          let objects = top["nftables"] as? [[String: Any]] else { return }
+    let markedSets = Set(objects.compactMap { object -> String? in
+        guard let set = object["set"] as? [String: Any], set["table"] as? String == state.table.name,
+              set["family"] as? String == state.table.family.rawValue, Ownership.isMarked(set["comment"] as? String) else { return nil }
+        return set["name"] as? String
+    })
+    for index in state.sets.indices where markedSets.contains(state.sets[index].name) {
+        state.sets[index].comment = Ownership.marker
+    }
+    let commentsWritten = objects.contains { object in
+        ["table", "chain"].contains { (object[$0] as? [String: Any])?["comment"] != nil }
+    }
+    guard !commentsWritten, !state.sets.isEmpty, state.sets.allSatisfy({ Ownership.isMarked($0.comment) }) else { return }
+    if !state.mode.isAttach && state.tableExists { state.tableComment = Ownership.marker }
+    for index in state.chains.indices where state.chains[index].comment == nil { state.chains[index].comment = Ownership.marker }
+    printError("cgwfw: note: \(path): nft -j writes no table or chain comments; cgwfw's ownership marker is taken from its sets")
 }
 
 private func loadThroughNamespace(_ path: String, table: TableRef, mode: OwnershipMode) throws -> SavedState {
