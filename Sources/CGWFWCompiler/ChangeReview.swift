@@ -226,3 +226,63 @@ public struct ChangeReview: Sendable {
         return changes
     }
 }
+
+/// A tunnel as a firewall state shows it: the pair an element allows, the connection and tunnel its comment
+/// names, and whether the NAT-T set holds the pair too. MSS and DF are rules, not per tunnel, there.
+public struct PairedTunnel: Hashable, Sendable {
+    public var connection: String
+    public var tunnel: Int
+    public var customerGateway: String
+    public var awsEndpoint: String
+    public var natTraversal: Bool
+    public init(connection: String, tunnel: Int, customerGateway: String, awsEndpoint: String, natTraversal: Bool) {
+        self.connection = connection
+        self.tunnel = tunnel
+        self.customerGateway = customerGateway
+        self.awsEndpoint = awsEndpoint
+        self.natTraversal = natTraversal
+    }
+
+    /// `vpn-1 tunnel 1, vpn-2 tunnel 2` (the element comment `Lowering.elementComment` writes) → origins.
+    public static func origins(fromComment comment: String) -> [Origin] {
+        comment.components(separatedBy: ", ").compactMap { part in
+            guard let range = part.range(of: " tunnel ", options: .backwards), let number = Int(part[range.upperBound...]) else { return nil }
+            return Origin(connection: String(part[..<range.lowerBound]), tunnel: number)
+        }
+    }
+}
+
+extension ChangeReview {
+    /// The per-tunnel changes from what a firewall holds (`old`) to the configs (`new`). What the state cannot
+    /// say per tunnel (MSS, DF, the reason NAT-T is closed) is taken as unchanged; the rule lines show the rest.
+    public static func changes(from old: [PairedTunnel], to new: [TunnelMeaning]) -> [MeaningChange] {
+        let oldMeanings = old.map { state -> TunnelMeaning in
+            var meaning = new.first { $0.connection == state.connection && $0.tunnel == state.tunnel }
+                ?? TunnelMeaning(connection: state.connection, tunnel: state.tunnel, customerGateway: "", awsEndpoint: "", mss: 0,
+                                 mssSource: "", natTraversal: false, natTraversalReason: "", clearDF: false)
+            meaning.customerGateway = state.customerGateway
+            meaning.awsEndpoint = state.awsEndpoint
+            if meaning.natTraversal != state.natTraversal {
+                meaning.natTraversal = state.natTraversal
+                meaning.natTraversalReason = "as saved"
+            }
+            return meaning
+        }
+        return connectionChanges(old: oldMeanings, new: new)
+    }
+}
+
+extension TunnelMeaning {
+    init(connection: String, tunnel: Int, customerGateway: String, awsEndpoint: String, mss: Int, mssSource: String,
+         natTraversal: Bool, natTraversalReason: String, clearDF: Bool) {
+        self.connection = connection
+        self.tunnel = tunnel
+        self.customerGateway = customerGateway
+        self.awsEndpoint = awsEndpoint
+        self.mss = mss
+        self.mssSource = mssSource
+        self.natTraversal = natTraversal
+        self.natTraversalReason = natTraversalReason
+        self.clearDF = clearDF
+    }
+}

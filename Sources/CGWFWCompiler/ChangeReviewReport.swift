@@ -34,7 +34,7 @@ public struct ChangeReviewReport: Encodable, Sendable {
     }
 
     /// The changes grouped by connection in order of appearance; nil key = the rule set as a whole (last).
-    var grouped: [(connection: String?, changes: [MeaningChange])] {
+    static func grouped(_ changes: [MeaningChange]) -> [(connection: String?, changes: [MeaningChange])] {
         var groups: [(connection: String?, changes: [MeaningChange])] = []
         for change in changes {
             if let index = groups.firstIndex(where: { $0.connection == change.connection }) {
@@ -44,6 +44,23 @@ public struct ChangeReviewReport: Encodable, Sendable {
             }
         }
         return groups.filter { $0.connection != nil } + groups.filter { $0.connection == nil }
+    }
+    var grouped: [(connection: String?, changes: [MeaningChange])] { Self.grouped(changes) }
+
+    /// One heading per connection (then "rule set"), one indented line per change.
+    public static func summaryLines(_ changes: [MeaningChange], colour: Bool) -> [String] {
+        func paint(_ s: String, _ code: String) -> String { colour ? "\u{1b}[\(code)m\(s)\u{1b}[0m" : s }
+        var lines: [String] = []
+        for group in grouped(changes) {
+            lines.append(paint(group.connection ?? "rule set", "1"))
+            for change in group.changes {
+                let prefix = change.tunnel.map { "tunnel \($0): " } ?? ""
+                let code = [.connectionAdded, .tunnelAdded, .natTraversalOpened].contains(change.kind) ? "32"
+                    : [.connectionRemoved, .tunnelRemoved, .natTraversalClosed].contains(change.kind) ? "31" : "33"
+                lines.append("  " + paint(prefix + change.text, code))
+            }
+        }
+        return lines
     }
 
     var counts: String {
@@ -62,16 +79,7 @@ public struct ChangeReviewReport: Encodable, Sendable {
     /// Plain text; with `colour`, ANSI colours (the caller decides: a terminal and no NO_COLOR).
     public func text(colour: Bool) -> String {
         func paint(_ s: String, _ code: String) -> String { colour ? "\u{1b}[\(code)m\(s)\u{1b}[0m" : s }
-        var lines = [paint("cgwfw diff: " + headline, "1")]
-        for group in grouped {
-            lines.append(paint(group.connection ?? "rule set", "1"))
-            for change in group.changes {
-                let prefix = change.tunnel.map { "tunnel \($0): " } ?? ""
-                let code = [.connectionAdded, .tunnelAdded, .natTraversalOpened].contains(change.kind) ? "32"
-                    : [.connectionRemoved, .tunnelRemoved, .natTraversalClosed].contains(change.kind) ? "31" : "33"
-                lines.append("  " + paint(prefix + change.text, code))
-            }
-        }
+        var lines = [paint("cgwfw diff: " + headline, "1")] + Self.summaryLines(changes, colour: colour)
         if !rules.diff.isEmpty {
             lines.append("")
             for line in rules.diff.split(separator: "\n", omittingEmptySubsequences: false) {
@@ -94,7 +102,7 @@ public struct ChangeReviewReport: Encodable, Sendable {
             lines += ["| Connection | Tunnel | Change |", "|---|---|---|"]
             for group in grouped {
                 for change in group.changes {
-                    lines.append("| \(cell(group.connection ?? "rule set")) | \(change.tunnel.map(String.init) ?? "") | \(cell(change.text)) |")
+                    lines.append("| \(cell(group.connection ?? "rule set")) | \(change.tunnel.map(String.init) ?? (group.connection == nil ? "" : "all")) | \(cell(change.text)) |")
                 }
             }
             lines.append("")

@@ -82,6 +82,13 @@ struct ApplyCommand: ParsableCommand {
 /// Config + profile → intent and where it goes. Any error here exits before netlink is opened.
 func compileIntent(profileOptions: ProfileOptions, input: ConfigInputOptions, command: CommandFit.Command,
                    allowEmpty: Bool) throws -> (RuleIntent, ApplyTarget) {
+    let compiled = try compileInput(profileOptions: profileOptions, input: input, command: command, allowEmpty: allowEmpty)
+    return (compiled.intent, compiled.target)
+}
+
+/// `compileIntent` with the connections and the profile it compiled them with (for diff's summary).
+func compileInput(profileOptions: ProfileOptions, input: ConfigInputOptions, command: CommandFit.Command,
+                  allowEmpty: Bool) throws -> (intent: RuleIntent, target: ApplyTarget, connections: [Connection], profile: Profile) {
     let profile = try profileOptions.resolve(for: command)
     var parsed = try input.load(emptyInput: allowEmpty ? .allowed : .refused(hint: emptyApplyHint),
                                 profileLocalAddress: profile.localAddress)
@@ -98,7 +105,7 @@ func compileIntent(profileOptions: ProfileOptions, input: ConfigInputOptions, co
     let (_, backendDiagnostics) = NftablesBackend.render(compiled.intent)
     printDiagnostics(backendDiagnostics, input.verbosity)
     if backendDiagnostics.hasErrors { throw SysExit.dataError.exit }
-    return (compiled.intent, try applyTarget(profile))
+    return (compiled.intent, try applyTarget(profile), parsed.connections, profile)
 }
 
 /// What to do instead of applying nothing: an emptied directory would otherwise take every tunnel down.

@@ -74,12 +74,14 @@ struct DiffCommand: ParsableCommand {
 
     func run() throws {
         if !from.isEmpty { return try runOffline() }
-        var (intent, target) = try compileIntent(profileOptions: profileOptions, input: input, command: .diff,
-                                                 allowEmpty: allowEmpty)
-        target.adopt = adopt
+        var compiled = try compileInput(profileOptions: profileOptions, input: input, command: .diff, allowEmpty: allowEmpty)
+        compiled.target.adopt = adopt
+        let (intent, target) = (compiled.intent, compiled.target)
         let report: ApplyReport
+        let before: [PairedTunnel]
         if let against {
             let saved = try loadSavedState(against, table: target.table(for: intent), mode: target.mode(for: intent))
+            before = saved.pairedTunnels
             do {
                 report = try Engine.against(saved, renderText: wantsJSON).apply(intent: intent, target: target, dryRun: true).report
             } catch {
@@ -87,11 +89,21 @@ struct DiffCommand: ParsableCommand {
                 throw error.exitCode.exit
             }
         } else {
-            report = try withEngine(renderText: wantsJSON) { engine throws(NetlinkError) in
-                try applyWithSnapshot(engine, intent: intent, target: target, dryRun: true).report
+            (report, before) = try withEngine(renderText: wantsJSON) { engine throws(NetlinkError) in
+                let live = try engine.read(table: target.table(for: intent), mode: target.mode(for: intent))
+                return (try applyWithSnapshot(engine, intent: intent, target: target, dryRun: true).report, live.pairedTunnels)
             }
         }
-        try printReport(report, json: wantsJSON, verb: "would change")
+        let tunnels = TunnelMeaning.all(connections: compiled.connections, profile: compiled.profile)
+        let summary = ChangeReview.changes(from: before, to: tunnels)
+        if wantsJSON {
+            print(try jsonString(ReviewedJSONReport(report, tunnels: tunnels, summary: summary)))
+            for warning in report.warnings { printError("cgwfw: warning: \(warning)") }
+        } else {
+            let colour = isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+            for line in ChangeReviewReport.summaryLines(summary, colour: colour) { print(line) }
+            try printReport(report, json: false, verb: "would change")
+        }
         if report.changed { throw SysExit.changesPending.exit }
     }
 
@@ -127,5 +139,30 @@ struct DiffCommand: ParsableCommand {
             print(report.text(colour: colour))
         }
         if report.changed { throw SysExit.changesPending.exit }
+    }
+}
+
+/// The apply report (the keys of `JSONReport`) with what diff adds: the tunnels the configs make, and the
+/// per-tunnel changes from what the firewall holds (element comments) to them.
+struct ReviewedJSONReport: Encodable {
+    var changed: Bool
+    var table: String
+    var added: [String]
+    var removed: [String]
+    var diff: ApplyReport.Diff
+    var warnings: [String]
+    var tunnels: [TunnelMeaning]
+    var summary: [MeaningChange]
+
+    init(_ report: ApplyReport, tunnels: [TunnelMeaning], summary: [MeaningChange]) {
+        let base = JSONReport(report)
+        changed = base.changed
+        table = base.table
+        added = base.added
+        removed = base.removed
+        diff = base.diff
+        warnings = base.warnings
+        self.tunnels = tunnels
+        self.summary = summary
     }
 }

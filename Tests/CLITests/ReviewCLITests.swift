@@ -210,13 +210,25 @@ final class ReviewCLITests: XCTestCase {
                 for saved in saves {
                     let against = try unprivileged(["diff", "-q", "--profile", profile, "--against", saved, new])
                     XCTAssertEqual(against.status, dryRun.status, "\(profile) \(saved) \(new): \(against.stderr)")
-                    XCTAssertEqual(against.stdout, dryRun.stdout, "\(profile) \(saved) \(new)")
+                    // The per-tunnel summary first, then exactly apply's report.
+                    XCTAssertTrue(against.stdout.hasSuffix(dryRun.stdout), "\(profile) \(saved) \(new):\n\(against.stdout)\nvs\n\(dryRun.stdout)")
+                    if new == edits["same"]! { XCTAssertEqual(against.stdout, dryRun.stdout, "no summary when nothing changes") }
                     for key in keys { XCTAssertFalse(against.stdout.contains(key) || against.stderr.contains(key)) }
                 }
             }
             let endpoint = try unprivileged(["diff", "-q", "--profile", profile, "--against", savedShow, edits["endpoint"]!])
+            XCTAssertTrue(endpoint.stdout.hasPrefix("vpn-006dfdf3f4989c4df\n  tunnel 1: AWS endpoint replaced: \(Self.oldEndpoint) → \(Self.newEndpoint)\n"
+                                                    + "inet cgwfw: would change: 1 added, 1 removed"), endpoint.stdout)
             XCTAssertTrue(endpoint.stdout.contains("+ element pairs_ipv4 54.255.135.113 . \(Self.newEndpoint) (vpn-006dfdf3f4989c4df tunnel 1)"),
                           endpoint.stdout)
+            let added = try unprivileged(["diff", "-q", "--json", "--profile", profile, "--against", savedShow, edits["natt"]!, second])
+            let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(added.stdout.utf8)) as? [String: Any])
+            let summary = try XCTUnwrap(object["summary"] as? [[String: Any]])
+            XCTAssertEqual(summary.compactMap { $0["kind"] as? String },
+                           ["nat-t-opened", "nat-t-opened", "connection-added"],
+                           added.stdout)
+            let tunnels = try XCTUnwrap(object["tunnels"] as? [[String: Any]])
+            XCTAssertEqual(tunnels.count, 4)
         }
     }
 }
