@@ -53,9 +53,11 @@ struct ApplyCommand: ParsableCommand {
     }
 
     func run() throws {
-        var (intent, target) = try compileIntent(profileOptions: profileOptions, input: input, command: .apply,
-                                                 allowEmpty: allowEmpty)
+        let compiled = try compileInput(profileOptions: profileOptions, input: input, command: .apply, allowEmpty: allowEmpty)
+        let intent = compiled.intent
+        var target = compiled.target
         target.adopt = adopt
+        let tunnels = TunnelMeaning.all(connections: compiled.connections, profile: compiled.profile)
         if dryRun {
             let report = try withEngine(renderText: json) { engine throws(NetlinkError) in
                 try applyWithSnapshot(engine, intent: intent, target: target, dryRun: true).report
@@ -72,7 +74,12 @@ struct ApplyCommand: ParsableCommand {
             printError("cgwfw: \(error)")
             throw error.exitCode.exit
         }
-        try printReport(report, json: json, verb: "applied")
+        if json {
+            print(try jsonString(ReviewedJSONReport(report, tunnels: tunnels, summary: nil)))
+            for warning in report.warnings { printError("cgwfw: warning: \(warning)") }
+        } else {
+            try printReport(report, json: false, verb: "applied")
+        }
         if let confirm, report.changed {
             printError("cgwfw: the previous rules come back in \(confirm) s unless `cgwfw confirm` runs")
         }

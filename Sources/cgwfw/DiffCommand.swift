@@ -142,8 +142,8 @@ struct DiffCommand: ParsableCommand {
     }
 }
 
-/// The apply report (the keys of `JSONReport`) with what diff adds: the tunnels the configs make, and the
-/// per-tunnel changes from what the firewall holds (element comments) to them.
+/// The apply report (the keys of `JSONReport`) with the tunnels the configs make (apply and diff) and, for
+/// diff, the per-tunnel changes from what the firewall holds (element comments) to them.
 struct ReviewedJSONReport: Encodable {
     var changed: Bool
     var table: String
@@ -152,9 +152,10 @@ struct ReviewedJSONReport: Encodable {
     var diff: ApplyReport.Diff
     var warnings: [String]
     var tunnels: [TunnelMeaning]
-    var summary: [MeaningChange]
+    /// nil for apply (the report says what changed).
+    var summary: [MeaningChange]?
 
-    init(_ report: ApplyReport, tunnels: [TunnelMeaning], summary: [MeaningChange]) {
+    init(_ report: ApplyReport, tunnels: [TunnelMeaning], summary: [MeaningChange]?) {
         let base = JSONReport(report)
         changed = base.changed
         table = base.table
