@@ -58,9 +58,11 @@ struct ApplyCommand: ParsableCommand {
     }
 
     func run() throws {
-        var (intent, target) = try compileIntent(profileOptions: profileOptions, input: input, command: .apply,
-                                                 allowEmpty: allowEmpty)
+        let compiled = try compileInput(profileOptions: profileOptions, input: input, command: .apply, allowEmpty: allowEmpty)
+        let intent = compiled.intent
+        var target = compiled.target
         target.adopt = adopt
+        let tunnels = TunnelMeaning.all(connections: compiled.connections, profile: compiled.profile)
         if dryRun {
             var report = try withEngine(renderText: json) { engine throws(NetlinkError) in
                 try applyWithSnapshot(engine, intent: intent, target: target, dryRun: true).report
@@ -78,7 +80,12 @@ struct ApplyCommand: ParsableCommand {
             printError("cgwfw: \(error)")
             throw error.exitCode.exit
         }
-        try printReport(report, json: json, verb: "applied")
+        if json {
+            print(try jsonString(ReviewedJSONReport(report, tunnels: tunnels, summary: nil)))
+            for warning in report.warnings { printError("cgwfw: warning: \(warning)") }
+        } else {
+            try printReport(report, json: false, verb: "applied")
+        }
         if let confirm, report.changed {
             printError("cgwfw: the previous rules come back in \(confirm) s unless `cgwfw confirm` runs")
         }
@@ -94,6 +101,13 @@ func confirmStatusWarnings() -> [String] {
 /// Config + profile → intent and where it goes. Any error here exits before netlink is opened.
 func compileIntent(profileOptions: ProfileOptions, input: ConfigInputOptions, command: CommandFit.Command,
                    allowEmpty: Bool) throws -> (RuleIntent, ApplyTarget) {
+    let compiled = try compileInput(profileOptions: profileOptions, input: input, command: command, allowEmpty: allowEmpty)
+    return (compiled.intent, compiled.target)
+}
+
+/// `compileIntent` with the connections and the profile it compiled them with (for diff's summary).
+func compileInput(profileOptions: ProfileOptions, input: ConfigInputOptions, command: CommandFit.Command,
+                  allowEmpty: Bool) throws -> (intent: RuleIntent, target: ApplyTarget, connections: [Connection], profile: Profile) {
     let profile = try profileOptions.resolve(for: command)
     var parsed = try input.load(emptyInput: allowEmpty ? .allowed : .refused(hint: emptyApplyHint),
                                 profileLocalAddress: profile.localAddress)
@@ -110,7 +124,7 @@ func compileIntent(profileOptions: ProfileOptions, input: ConfigInputOptions, co
     let (_, backendDiagnostics) = NftablesBackend.render(compiled.intent)
     printDiagnostics(backendDiagnostics, input.verbosity)
     if backendDiagnostics.hasErrors { throw SysExit.dataError.exit }
-    return (compiled.intent, try applyTarget(profile))
+    return (compiled.intent, try applyTarget(profile), parsed.connections, profile)
 }
 
 /// What to do instead of applying nothing: an emptied directory would otherwise take every tunnel down.

@@ -18,7 +18,7 @@ struct ShowCommand: ParsableCommand {
         """
     )
 
-    @Flag(help: "Print JSON: table, generation, rules [{chain, tag, comment, packets, bytes}], elements [...], text.")
+    @Flag(help: "Print JSON: table, generation, rules [{chain, tag, comment, packets, bytes}], elements [...], text, state (for diff --against).")
     var json = false
 
     @OptionGroup var profileOptions: ProfileOptions
@@ -48,6 +48,8 @@ struct ShowCommand: ParsableCommand {
         var text: String
         /// A pending commit-confirm (and whether its watchdog still runs), when there is one.
         var commitConfirm: String?
+        /// The owned objects as the model holds them: what `cgwfw diff --against` reads back.
+        var state: SavedState
     }
 
     func run() throws {
@@ -75,6 +77,7 @@ struct ShowCommand: ParsableCommand {
             }
         }
         print(try jsonString(Report(table: table.description, exists: !live.ownsNothing, generation: live.generation,
-                                    rules: rules, elements: elements, text: text, commitConfirm: confirmStatus)))
+                                    rules: rules, elements: elements, text: text, commitConfirm: confirmStatus,
+                                    state: SavedState(live))))
     }
 }

@@ -16,7 +16,11 @@ description:
   - Idempotent. The task reports C(changed) only when the kernel's ruleset actually changed.
   - In check mode it runs C(cgwfw diff --json) (or C(cgwfw remove --dry-run --json)) and changes nothing;
     C(changed) then says whether a real run would change the kernel.
-  - With C(--diff) the task shows the owned table before and after, as nft text.
+  - With C(--diff) the task shows first what changes per connection and tunnel (connection added or
+    removed, AWS endpoint replaced, customer gateway changed, NAT-T opened or closed and why), then the
+    owned table before and after, as nft text.
+  - Returns the tunnels it manages in RV(tunnels) (addresses, MSS and its source, NAT-T and why), for a
+    playbook to assert on.
   - The configuration files contain pre-shared keys. This module never reads or returns their content;
     cgwfw drops the keys from everything it prints.
 version_added: "1.0.0"
@@ -207,6 +211,53 @@ diff:
       description: Where RV(diff.after) comes from.
       type: str
       sample: kernel table inet cgwfw (after)
+tunnels:
+  description: The tunnels the configs make, one entry per connection and tunnel, as cgwfw decides them
+    (with O(state=present)).
+  returned: success and state is present
+  type: list
+  elements: dict
+  contains:
+    connection:
+      description: The VPN connection id (or the file, when the id was redacted).
+      type: str
+      sample: vpn-0a1b2c3d4e5f60789
+    tunnel:
+      description: The tunnel number.
+      type: int
+      sample: 1
+    customer_gateway:
+      description: The customer gateway outside address the rules use.
+      type: str
+      sample: 198.51.100.7
+    aws_endpoint:
+      description: The AWS endpoint outside address.
+      type: str
+      sample: 192.0.2.10
+    mss:
+      description: The TCP MSS this tunnel needs.
+      type: int
+      sample: 1379
+    mss_source:
+      description: Why that MSS (the config value, the SHA2-384/512 exception, AWS's default).
+      type: str
+      sample: config value
+    nat_traversal:
+      description: Whether UDP 4500 is open for this tunnel.
+      type: bool
+    nat_traversal_reason:
+      description: Why UDP 4500 is open or closed.
+      type: str
+      sample: the config enables NAT-T
+    clear_df:
+      description: Whether the tunnel wants DF cleared.
+      type: bool
+summary:
+  description: In check mode, the changes per connection and tunnel from what the kernel holds to the
+    configs (kind, connection, tunnel, old, new, reason, text).
+  returned: check mode and state is present
+  type: list
+  elements: dict
 command:
   description: The cgwfw command line that ran (paths only, never file contents).
   returned: always
@@ -332,15 +383,38 @@ def main():
         removed=report.get('removed') or [],
         command=command,
     )
+    if 'tunnels' in report:
+        result['tunnels'] = report['tunnels']
+    if 'summary' in report:
+        result['summary'] = report['summary']
     if module._diff:
         texts = report.get('diff') or {}
-        result['diff'] = dict(
+        rules = dict(
             before=texts.get('before', ''),
             after=texts.get('after', ''),
             before_header='kernel table %s (before)' % table,
             after_header='kernel table %s (%s)' % (table, 'would be' if module.check_mode else 'after'),
         )
+        # Ansible shows a list of diffs in order: the meaning per tunnel first, then the rules.
+        summary = summary_text(report.get('summary'), report['changed'])
+        result['diff'] = [dict(prepared=summary), rules] if summary else rules
     module.exit_json(**result)
+
+
+def summary_text(changes, changed):
+    """cgwfw's per-tunnel change sentences, one line each, under a heading; '' outside check mode."""
+    if changes is None or not changed:
+        return ''
+    if not changes:
+        return 'cgwfw: no change per connection and tunnel (rules only)\n'
+    lines = ['cgwfw: what changes per connection and tunnel:']
+    for change in changes:
+        where = change.get('connection') or 'rule set'
+        if change.get('tunnel') is not None:
+            where += ' tunnel %d' % change['tunnel']
+        lines.append('  %s: %s' % (where, change.get('text', '')))
+    return '\n'.join(lines) + '\n'
+
 
 
 if __name__ == '__main__':

@@ -300,6 +300,42 @@ def case_check_diff_shows_change_and_leaves_kernel(h):
     unchanged.expect(changed=0)
 
 
+def case_check_diff_shows_meaning_first_and_returns_tunnels(h):
+    a, b = h.fixture('vpn-a.txt'), h.fixture('vpn-b.txt')
+    h.module(cgwfw_configs=[a]).expect(changed=1)
+    moved = os.path.join(h.workdir, 'vpn-a-moved.txt')
+    with open(a) as source, open(moved, 'w') as target:
+        text = source.read()
+        check('192.0.2.20' in text, 'fixture vpn-a.txt lost its endpoint 192.0.2.20')
+        target.write(text.replace('192.0.2.20', '192.0.2.21'))
+    result_file = os.path.join(h.workdir, 'result.json')
+    run = h.module('--check', '--diff', cgwfw_configs=[moved, b], cgwfw_result_file=result_file)
+    run.expect(changed=1)
+    heading = run.output.find('cgwfw: what changes per connection and tunnel:')
+    rules = run.output.find('kernel table inet cgwfw (before)')
+    check(0 <= heading < rules, 'the per-tunnel summary does not come before the rule diff:\n' + run.output)
+    check('vpn-0a11aa11aa11aa11a tunnel 2: AWS endpoint replaced: 192.0.2.20 \u2192 192.0.2.21' in run.output,
+          'no endpoint line in the summary:\n' + run.output)
+    check(re.search(r'vpn-0b\w+: connection added: tunnel 1 198\.51\.100\.7 \u2194 203\.0\.113\.30', run.output),
+          'no connection-added line in the summary:\n' + run.output)
+    with open(result_file) as handle:
+        result = json.load(handle)
+    tunnels = result.get('tunnels') or []
+    check({(t['customer_gateway'], t['aws_endpoint']) for t in tunnels}
+          == {('198.51.100.7', '192.0.2.10'), ('198.51.100.7', '192.0.2.21')} | PAIRS_B,
+          'tunnels returned: %s' % tunnels)
+    for t in tunnels:
+        check(isinstance(t['tunnel'], int) and isinstance(t['mss'], int) and t['mss_source']
+              and isinstance(t['nat_traversal'], bool) and t['nat_traversal_reason'], 'incomplete tunnel %s' % t)
+    kinds = sorted(change['kind'] for change in result.get('summary') or [])
+    check(kinds == ['aws-endpoint-replaced', 'connection-added'], 'summary kinds %s' % kinds)
+    # A real run returns the tunnels too, and no summary.
+    h.module(cgwfw_configs=[moved, b], cgwfw_result_file=result_file).expect(changed=1)
+    with open(result_file) as handle:
+        result = json.load(handle)
+    check(len(result.get('tunnels') or []) == 4 and 'summary' not in result, 'apply result: %s' % result)
+
+
 def case_connection_added_then_removed(h):
     a, b = h.fixture('vpn-a.txt'), h.fixture('vpn-b.txt')
     h.module(cgwfw_configs=[a])
@@ -506,6 +542,7 @@ CASES = [
     case_collection_by_its_full_name,
     case_first_run_changes_second_does_not,
     case_check_diff_shows_change_and_leaves_kernel,
+    case_check_diff_shows_meaning_first_and_returns_tunnels,
     case_connection_added_then_removed,
     case_bad_config_fails_with_diagnostic_and_changes_nothing,
     case_empty_configs_fail_unless_allowed,
