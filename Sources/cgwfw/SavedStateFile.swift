@@ -68,6 +68,9 @@ private func loadThroughNamespace(_ path: String, table: TableRef, mode: Ownersh
     }
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+    // Foundation's Process changes into the current directory first, which an unprivileged user may not
+    // be allowed to enter (a checkout in a 0700 directory); the child needs no particular directory.
+    process.currentDirectoryURL = URL(fileURLWithPath: "/")
     // nft reads the file inside the namespace; the owned objects come back as `show --json` prints them.
     process.arguments = ["--user", "--map-root-user", "--net", "--", "/bin/sh", "-c",
                          "nft -j -f \"$1\" && shift && exec \"$@\"", "sh", path] + show

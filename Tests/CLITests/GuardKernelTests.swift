@@ -74,8 +74,13 @@ final class GuardKernelTests: XCTestCase {
         let ns = makeNamespace()
         let runDirectory = scratch.appendingPathComponent("run-unprivileged").path
         let nobody = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+        // A copy nobody can read (CI clones into a 0700 directory), so apply gets as far as the kernel.
+        let readable = scratch.appendingPathComponent("example-for-nobody.txt")
+        try FileManager.default.copyItem(atPath: example, toPath: readable.path)
+        chmod(scratch.path, 0o755)
+        chmod(readable.path, 0o644)
         let confirm = try cgwfw(ns, ["confirm"], wrapper: nobody, runDirectory: runDirectory)
-        let apply = try cgwfw(ns, ["apply", example], wrapper: nobody, runDirectory: runDirectory)
+        let apply = try cgwfw(ns, ["apply", readable.path], wrapper: nobody, runDirectory: runDirectory)
         XCTAssertEqual(confirm.status, 77, confirm.stderr)
         XCTAssertEqual(apply.status, 77, apply.stderr)
         let sameMessage = "operation not permitted: cgwfw needs CAP_NET_ADMIN (run as root or grant the capability)"
