@@ -45,7 +45,7 @@ run: build
 unit-test: build
 	$(SWIFT) test
 
-test: lint unit-test ansible-test systemd-test e2e deb-test
+test: lint unit-test fuzz-smoke ansible-test systemd-test e2e deb-test
 
 clean:
 	rm -rf .build
@@ -180,3 +180,19 @@ lint: deps
 bench: release
 	Benchmarks/bench-compile.sh $(RELEASE_BIN)
 	Benchmarks/bench-apply.sh $(RELEASE_BIN)
+
+# ---- fuzzing (issue 10): libFuzzer + AddressSanitizer targets in Fuzz/, a package of their own ----
+# libFuzzer and the sanitizer runtimes come with the Swift toolchain (its clang runtime); nothing to install.
+FUZZ_SECONDS ?= 60
+FUZZ_SCRATCH := .build-fuzz
+.PHONY: fuzz fuzz-build fuzz-smoke
+fuzz-build:
+	cd Fuzz && $(SWIFT) build -c release --scratch-path ../$(FUZZ_SCRATCH) --sanitize=fuzzer --sanitize=address -Xswiftc -sanitize=fuzzer,address
+
+# Each target for FUZZ_SECONDS; non-zero exit on any crash, sanitizer report, leak, timeout or OOM.
+fuzz: fuzz-build
+	FUZZ_BIN=$(FUZZ_SCRATCH)/release Fuzz/run.sh $(FUZZ_SECONDS)
+
+# Part of `make test`: 10 seconds of each target.
+fuzz-smoke: fuzz-build
+	FUZZ_BIN=$(FUZZ_SCRATCH)/release Fuzz/run.sh 10
