@@ -11,7 +11,7 @@
 # when it exists, default ../shared/corpus/aws-configs), FUZZ_TIMEOUT (seconds per input, default 10),
 # FUZZ_RSS_MB (memory limit, default 2048), FUZZ_ARGS (more libFuzzer flags).
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 66
 
 seconds=${1:?usage: Fuzz/run.sh SECONDS [TARGET...]}
 shift
@@ -22,6 +22,9 @@ work=${FUZZ_WORK:-.build-fuzz/work}
 extra=${FUZZ_EXTRA_SEEDS:-../shared/corpus/aws-configs}
 timeout=${FUZZ_TIMEOUT:-10}
 rss_mb=${FUZZ_RSS_MB:-2048}
+# The Swift runtime's backtracer would run inside the crashing process under ASan and muddle its report;
+# libFuzzer prints the stack and keeps the input.
+export SWIFT_BACKTRACE=enable=no
 
 # The repo's own files each target starts from (and the real downloads of the same format, when present).
 seed_patterns() {
