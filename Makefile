@@ -186,6 +186,9 @@ bench: release
 FUZZ_SECONDS ?= 60
 FUZZ_SCRATCH := .build-fuzz
 .PHONY: fuzz fuzz-build fuzz-smoke
+# SwiftPM hands swiftc `-sanitize=fuzzer -sanitize=address` as two flags and the last one wins: the Swift code
+# would get no coverage instrumentation at all. `-Xswiftc -sanitize=fuzzer,address` comes last and has both;
+# --sanitize still instruments Yams's C (libyaml) and links the runtimes.
 fuzz-build:
 	cd Fuzz && $(SWIFT) build -c release --scratch-path ../$(FUZZ_SCRATCH) --sanitize=fuzzer --sanitize=address -Xswiftc -sanitize=fuzzer,address
 
