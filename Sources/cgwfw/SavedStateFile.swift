@@ -59,7 +59,9 @@ private func restoreMarkersNftJSONDrops(_ state: inout SavedState, json: Data, p
 }
 
 private func loadThroughNamespace(_ path: String, table: TableRef, mode: OwnershipMode) throws -> SavedState {
-    let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+    // readlink(2) of /proc/self/exe: resolving the path further would need access to every directory of it,
+    // and a path left as /proc/self/exe would name the shell below.
+    let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     var show = [me, "show", "--json"]
     if case let .attach(prefix) = mode {
         show += ["--attach", table.description, "--table", String(prefix.dropLast())]

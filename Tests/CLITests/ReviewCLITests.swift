@@ -56,9 +56,15 @@ final class ReviewCLITests: XCTestCase {
 
     /// cgwfw as `nobody` when we are root (the reviewer has no privileges), else as ourselves.
     private func unprivileged(_ arguments: [String]) throws -> CLIResult {
-        let binary = try CLIRunner.requireBinary()
         guard geteuid() == 0 else { return try CLIRunner.run(arguments) }
-        return try CLIRunner.run(["--reuid=nobody", "--regid=nogroup", "--clear-groups", binary.path] + arguments,
+        // A copy nobody can execute from anywhere (CI clones into a 0700 directory; `diff --against` of an
+        // nft -j file runs the binary again inside a user namespace).
+        let copy = scratch.appendingPathComponent("cgwfw")
+        if !FileManager.default.fileExists(atPath: copy.path) {
+            try FileManager.default.copyItem(at: try CLIRunner.requireBinary(), to: copy)
+            chmod(copy.path, 0o755)
+        }
+        return try CLIRunner.run(["--reuid=nobody", "--regid=nogroup", "--clear-groups", copy.path] + arguments,
                                  executable: URL(fileURLWithPath: "/usr/bin/setpriv"))
     }
 
