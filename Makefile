@@ -42,7 +42,23 @@ run: build
 	$(BIN) check $(EXAMPLE)
 	$(BIN) compile --target nftables $(EXAMPLE)
 
-unit-test: build
+# The show tests read `show --format prometheus` with prometheus_client's parser (PyPI) and promtool (from
+# Debian's prometheus package, unpacked: installing it would start a Prometheus server).
+PYVENV := .build/pyvenv
+PROMTOOL := .build/promtool/usr/bin/promtool
+.PHONY: prometheus-tools
+prometheus-tools: $(PYVENV)/.prometheus-client $(PROMTOOL)
+$(PYVENV)/.prometheus-client:
+	$(PYTHON) -m venv $(PYVENV)
+	$(PYVENV)/bin/pip install --quiet --disable-pip-version-check prometheus_client
+	touch $@
+$(PROMTOOL):
+	rm -rf .build/promtool && mkdir -p .build/promtool
+	cd .build/promtool && { apt-get download prometheus 2>/dev/null || { apt-get update -qq && apt-get download prometheus; }; } >/dev/null
+	cd .build/promtool && dpkg-deb -x prometheus_*.deb . && rm prometheus_*.deb
+	$(PROMTOOL) --version >/dev/null
+
+unit-test: build prometheus-tools
 	$(SWIFT) test
 
 test: lint unit-test fuzz-smoke ansible-test systemd-test e2e torture-smoke deb-test
@@ -102,6 +118,9 @@ install: man completions
 	chmod 0755 $(DESTDIR)$(LIBEXECDIR)/cgwfw-boot
 	$(SUBST) systemd/cgwfw.service.in > $(DESTDIR)$(UNITDIR)/cgwfw.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/cgwfw.service
+	$(SUBST) systemd/cgwfw-metrics.service.in > $(DESTDIR)$(UNITDIR)/cgwfw-metrics.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/cgwfw-metrics.service
+	install -m 0644 systemd/cgwfw-metrics.timer $(DESTDIR)$(UNITDIR)/cgwfw-metrics.timer
 	install -D -m 0644 ansible/library/cgwfw.py $(DESTDIR)$(ANSIBLE_MODULEDIR)/cgwfw.py
 	install -D -m 0644 $(MAN_OUT)/cgwfw.1 $(DESTDIR)$(MANDIR)/man1/cgwfw.1
 	install -D -m 0644 $(MAN_OUT)/cgwfw-profile.5 $(DESTDIR)$(MANDIR)/man5/cgwfw-profile.5

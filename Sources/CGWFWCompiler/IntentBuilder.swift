@@ -49,6 +49,21 @@ public enum IntentBuilder {
     public static func pairsSetName(_ family: IPAddress.Family) -> String { "pairs_\(family.rawValue)" }
     public static func natTraversalSetName(_ family: IPAddress.Family) -> String { "natt_\(family.rawValue)" }
     public static func localsSetName(_ family: IPAddress.Family) -> String { "locals_\(family.rawValue)" }
+    /// The kernel-filled sets that count each pair per accept rule (`seen_ike_in_ipv4`) and each rogue
+    /// address per strict drop rule (`dropped_esp_out_ipv6`).
+    public static func seenSetName(_ traffic: TunnelTraffic, _ direction: TrafficDirection, _ family: IPAddress.Family) -> String {
+        "seen_\(setWord(traffic))_\(direction == .inbound ? "in" : "out")_\(family.rawValue)"
+    }
+    public static func droppedSetName(_ traffic: TunnelTraffic, _ direction: TrafficDirection, _ family: IPAddress.Family) -> String {
+        "dropped_\(setWord(traffic))_\(direction == .inbound ? "in" : "out")_\(family.rawValue)"
+    }
+    static func setWord(_ traffic: TunnelTraffic) -> String { traffic == .natTraversal ? "natt" : traffic.rawValue }
+
+    /// How far back "last seen" reaches: a counting set's element lives this long after its last packet.
+    public static let countingTimeout = 86_400
+    /// Elements per counting set: room for every pair of 30,000 connections, and a bound on what a flood
+    /// of forged sources can make the kernel keep (about 100 bytes each).
+    public static let countingCapacity = 65_535
 
     /// IPv6's fixed header is 20 bytes longer than IPv4's, so the same tunnel MTU leaves 20 bytes less payload.
     static let ipv6HeaderOverhead = 20
@@ -111,20 +126,44 @@ public enum IntentBuilder {
                 let localElements = (locals[family] ?? [:]).map { PeerSet.Element(local: $0.key, origins: $0.value.sortedUnique()) }
                 sets.append(PeerSet(name: localsSetName(family), family: family, kind: .locals, elements: localElements.sorted()))
             }
+            if profile.counters, (pairs[family]?.count ?? 0) > countingCapacity {
+                diagnostics.note("\(pairs[family]!.count) \(family == .ipv4 ? "IPv4" : "IPv6") tunnel pairs: show counts "
+                                 + "the first \(countingCapacity) of them per protocol and direction (the rules allow all)")
+            }
+        }
+        if profile.counters {
+            for family in IPAddress.Family.allCases {
+                for direction in [TrafficDirection.inbound, .outbound] {
+                    for traffic in TunnelTraffic.allCases {
+                        let dynamic = PeerSet.Dynamic(traffic: traffic, direction: direction, timeout: countingTimeout,
+                                                      capacity: countingCapacity)
+                        sets.append(PeerSet(name: seenSetName(traffic, direction, family), family: family, kind: .seen,
+                                            elements: [], dynamic: dynamic))
+                        if profile.strict {
+                            sets.append(PeerSet(name: droppedSetName(traffic, direction, family), family: family, kind: .dropped,
+                                                elements: [], dynamic: dynamic))
+                        }
+                    }
+                }
+            }
         }
 
         var chains: [IntentChain] = []
         switch profile.placement {
         case .host:
-            chains.append(IntentChain(role: .input, rules: peerRules(direction: .inbound, strict: profile.strict)))
-            chains.append(IntentChain(role: .output, rules: peerRules(direction: .outbound, strict: profile.strict)))
+            chains.append(IntentChain(role: .input, rules: peerRules(direction: .inbound, strict: profile.strict,
+                                                                     counters: profile.counters)))
+            chains.append(IntentChain(role: .output, rules: peerRules(direction: .outbound, strict: profile.strict,
+                                                                      counters: profile.counters)))
             let tunnelRules = tunnelRules(profile: profile, smallestMSS: smallestMSS, tunnelCount: tunnelCount,
                                           anyTunnelWantsDFCleared: anyTunnelWantsDFCleared, diagnostics: &diagnostics)
             if !tunnelRules.isEmpty { chains.append(IntentChain(role: .tunnel, rules: tunnelRules)) }
         case .gateway:
-            chains.append(IntentChain(role: .forward, rules: peerRules(direction: .inbound, strict: false)
-                                      + peerRules(direction: .outbound, strict: false)
-                                      + (profile.strict ? dropRules(direction: .inbound) + dropRules(direction: .outbound) : [])))
+            let counters = profile.counters
+            chains.append(IntentChain(role: .forward, rules: peerRules(direction: .inbound, strict: false, counters: counters)
+                                      + peerRules(direction: .outbound, strict: false, counters: counters)
+                                      + (profile.strict ? dropRules(direction: .inbound, counters: counters)
+                                         + dropRules(direction: .outbound, counters: counters) : [])))
             if profile.tcpMSS != .off || profile.clearDF != .off {
                 diagnostics.note("gateway placement: a firewall in front of the customer gateway only sees encrypted "
                                  + "packets, so the MSS clamp and DF clear must be configured on the gateway itself "
@@ -138,27 +177,45 @@ public enum IntentBuilder {
         return CompileResult(intent: intent, diagnostics: diagnostics)
     }
 
-    /// The accept rules of AWS's table for one direction, both families, then strict's drops.
-    static func peerRules(direction: TrafficDirection, strict: Bool) -> [IntentRule] {
+    /// The accept rules of AWS's table for one direction, both families, then strict's drops; with
+    /// counters, each preceded by the rule that counts its packets per pair (or per rogue address).
+    static func peerRules(direction: TrafficDirection, strict: Bool, counters: Bool) -> [IntentRule] {
         var rules: [IntentRule] = []
         for family in IPAddress.Family.allCases {
             for traffic in TunnelTraffic.allCases {
                 let set = traffic == .natTraversal ? natTraversalSetName(family) : pairsSetName(family)
+                if counters {
+                    rules.append(IntentRule(tag: tag("count", traffic, direction, family),
+                                            action: .countPeers(traffic: traffic, direction: direction, family: family, set: set,
+                                                                into: seenSetName(traffic, direction, family)),
+                                            comment: "count \(trafficWords(traffic)) per tunnel for cgwfw show"))
+                }
                 rules.append(IntentRule(tag: tag("accept", traffic, direction, family),
                                         action: .acceptPeers(traffic: traffic, direction: direction, family: family, set: set),
                                         comment: acceptComment(traffic, direction)))
             }
         }
-        return rules + (strict ? dropRules(direction: direction) : [])
+        return rules + (strict ? dropRules(direction: direction, counters: counters) : [])
     }
 
-    static func dropRules(direction: TrafficDirection) -> [IntentRule] {
+    static func trafficWords(_ traffic: TunnelTraffic) -> String {
+        traffic == .esp ? "ESP" : (traffic == .ike ? "IKE (UDP 500)" : "NAT-T (UDP 4500)")
+    }
+
+    static func dropRules(direction: TrafficDirection, counters: Bool) -> [IntentRule] {
         var rules: [IntentRule] = []
         for family in IPAddress.Family.allCases {
             for traffic in TunnelTraffic.allCases {
-                let what = traffic == .esp ? "ESP" : (traffic == .ike ? "IKE (UDP 500)" : "NAT-T (UDP 4500)")
+                let what = trafficWords(traffic)
                 let comment = direction == .inbound ? "strict: drop \(what) to the gateway from anyone else"
                     : "strict: drop \(what) from the gateway to anyone else"
+                if counters {
+                    rules.append(IntentRule(tag: tag("count-drop", traffic, direction, family),
+                                            action: .countUnknownPeers(traffic: traffic, direction: direction, family: family,
+                                                                       set: localsSetName(family),
+                                                                       into: droppedSetName(traffic, direction, family)),
+                                            comment: "count what the next rule drops per \(direction == .inbound ? "source" : "destination")"))
+                }
                 rules.append(IntentRule(tag: tag("drop", traffic, direction, family),
                                         action: .dropUnknownPeers(traffic: traffic, direction: direction, family: family,
                                                                   set: localsSetName(family)),

@@ -131,6 +131,10 @@ public enum IptablesBackend {
                 return interface(direction, intent) + address + " " + protocolMatch(traffic, anySourcePort: true)
                     + comment(rule, intent: intent, origins: nil) + " -j DROP"
             }
+        case .countPeers, .countUnknownPeers:
+            // One rule per tunnel already gives every tunnel, protocol and direction its own counter
+            // (`iptables -vnL`); per-source counts of strict's drops would need ipset, which cgwfw does not use.
+            return []
         case let .clampMSS(ruleFamily, mss, direction, selector):
             guard ruleFamily == family else { return [] }
             return tunnelMatches(selector, direction: direction).map { match in

@@ -114,7 +114,8 @@ public enum PFBackend {
                 return head("block drop", direction, intent, wan: wan) + " \(af(family)) "
                     + hosts(traffic, from: from, to: to, anySourcePort: true) + " " + label
             }
-        case .clampMSS, .clearDF:
+        case .clampMSS, .clearDF, .countPeers, .countUnknownPeers:
+            // pf counts per rule (`pfctl -vsr`, by label) and per table address (`pfctl -t T -T show -v`).
             return []
         }
     }

@@ -47,13 +47,36 @@ public struct Origin: Hashable, Sendable, Codable, CustomStringConvertible {
     public var description: String { "\(connection) tunnel \(tunnel)" }
 }
 
-/// A named set of addresses (`locals`) or of (customer gateway . AWS endpoint) pairs.
+/// A named set of addresses (`locals`) or of (customer gateway . AWS endpoint) pairs, or a set the kernel
+/// fills as packets pass (`seen`, `dropped`) so each pair and each rogue address has its own counter.
 public struct PeerSet: Hashable, Sendable, Codable {
     public enum Kind: String, Sendable, Codable {
         /// Elements are `local . remote`: customer gateway outside address, AWS endpoint.
         case pairs
         /// Elements are customer gateway outside addresses alone (strict mode's "to/from C").
         case locals
+        /// Filled by the kernel: one element `local . remote` per pair that one accept rule let through,
+        /// with its packet and byte counter; it lives `Dynamic.timeout` after the pair's last packet.
+        case seen
+        /// Filled by the kernel: one element per address at the other end of what one strict drop rule
+        /// dropped (the source inbound, the destination outbound), with its counter.
+        case dropped
+    }
+
+    /// What a kernel-filled set counts, and how its elements age.
+    public struct Dynamic: Hashable, Sendable, Codable {
+        public var traffic: TunnelTraffic
+        public var direction: TrafficDirection
+        /// Seconds an element lives after the last packet that refreshed it: how far back "last seen" reaches.
+        public var timeout: Int
+        /// Most elements the set holds; past it new addresses go uncounted (the traffic itself is unaffected).
+        public var capacity: Int
+        public init(traffic: TunnelTraffic, direction: TrafficDirection, timeout: Int, capacity: Int) {
+            self.traffic = traffic
+            self.direction = direction
+            self.timeout = timeout
+            self.capacity = capacity
+        }
     }
 
     public struct Element: Hashable, Sendable, Codable, Comparable {
@@ -80,14 +103,17 @@ public struct PeerSet: Hashable, Sendable, Codable {
     public var name: String
     public var family: IPAddress.Family
     public var kind: Kind
-    /// Sorted, no duplicates.
+    /// Sorted, no duplicates; always empty for the kernel-filled kinds.
     public var elements: [Element]
+    /// `seen` and `dropped` sets only.
+    public var dynamic: Dynamic?
 
-    public init(name: String, family: IPAddress.Family, kind: Kind, elements: [Element]) {
+    public init(name: String, family: IPAddress.Family, kind: Kind, elements: [Element], dynamic: Dynamic? = nil) {
         self.name = name
         self.family = family
         self.kind = kind
         self.elements = elements
+        self.dynamic = dynamic
     }
 }
 
@@ -148,6 +174,14 @@ public struct IntentRule: Hashable, Sendable, Codable {
         case acceptPeers(traffic: TunnelTraffic, direction: TrafficDirection, family: IPAddress.Family, set: String)
         /// Strict mode: drop `traffic` to/from a customer gateway address (`locals` set) that no accept matched.
         case dropUnknownPeers(traffic: TunnelTraffic, direction: TrafficDirection, family: IPAddress.Family, set: String)
+        /// Counting only, no verdict (placed just before the `acceptPeers` rule it mirrors): the pair of each
+        /// packet that rule will accept is added to, or refreshed in, the `seen` set `into`. Kept apart from
+        /// the accept so that a full set can never keep a packet from being accepted.
+        case countPeers(traffic: TunnelTraffic, direction: TrafficDirection, family: IPAddress.Family, set: String, into: String)
+        /// Counting only, just before the `dropUnknownPeers` rule it mirrors: the address at the other end
+        /// goes into the `dropped` set `into`.
+        case countUnknownPeers(traffic: TunnelTraffic, direction: TrafficDirection, family: IPAddress.Family, set: String,
+                               into: String)
         /// Lower the MSS of TCP SYNs above `mss` to `mss`; never raises a smaller one.
         case clampMSS(family: IPAddress.Family, mss: Int, direction: TunnelDirection, selector: TunnelSelector)
         /// Clear DF on IPv4 packets entering a tunnel.

@@ -240,19 +240,29 @@ public final class Engine {
     }
 
     /// The owned state as a value that `restore` can write back; nil when cgwfw owns nothing.
+    /// The kernel-filled elements of dynamic sets are counting state, not configuration: left out.
     public static func restorable(_ live: LiveState) -> DesiredState? {
+        guard var state = liveContents(live) else { return nil }
+        for index in state.sets.indices where state.sets[index].dynamic != nil { state.sets[index].elements = [] }
+        return state
+    }
+
+    private static func liveContents(_ live: LiveState) -> DesiredState? {
         guard !live.ownsNothing else { return nil }
         return DesiredState(table: live.table, mode: live.mode, chains: live.chains, sets: live.sets.map(\.spec),
                             rules: live.rules.map(\.spec), jumps: live.jumps.map(\.spec), tableComment: live.tableComment)
     }
 
+    /// The owned objects as nft text; with `counters`, also the counting sets' elements as the kernel holds
+    /// them, with their counters and expiry.
     public static func ownedText(_ live: LiveState, counters: Bool) -> String {
-        guard let state = restorable(live) else { return "" }
-        guard counters else { return NftText.table(state) }
+        guard counters else { return restorable(live).map { NftText.table($0) } ?? "" }
+        guard let state = liveContents(live) else { return "" }
         var ruleCounters: [RuleSpec: Counter] = [:]
         for rule in live.rules + live.jumps { if let c = rule.counter { ruleCounters[rule.spec] = c } }
         let elementCounters = Dictionary(live.sets.map { ($0.spec.name, $0.elementCounters) }, uniquingKeysWith: { a, _ in a })
-        return NftText.table(state, elementCounters: elementCounters, ruleCounters: ruleCounters)
+        let elementExpiry = Dictionary(live.sets.map { ($0.spec.name, $0.elementExpiry) }, uniquingKeysWith: { a, _ in a })
+        return NftText.table(state, elementCounters: elementCounters, elementExpiry: elementExpiry, ruleCounters: ruleCounters)
     }
 
     private func makeReport(live: LiveState, desired: DesiredState, plan: Plan) -> ApplyReport {

@@ -61,6 +61,12 @@ extension Expr {
             nftnl_expr_set_str(e, UInt16(NFTNL_EXPR_LOOKUP_SET), set)
             if inverted { setU32(e, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV.rawValue) }
             return e
+        case let .dynsetUpdate(set, sreg):
+            let e = alloc("dynset")
+            setU32(e, NFTNL_EXPR_DYNSET_SREG_KEY, sreg)
+            setU32(e, NFTNL_EXPR_DYNSET_OP, UInt32(NFT_DYNSET_OP_UPDATE.rawValue))
+            nftnl_expr_set_str(e, UInt16(NFTNL_EXPR_DYNSET_SET_NAME), set)
+            return e
         case let .interfaceSet(_, _, sreg):
             let e = alloc("lookup")
             setU32(e, NFTNL_EXPR_LOOKUP_SREG, sreg)
@@ -153,6 +159,13 @@ extension Expr {
             guard !has(NFTNL_EXPR_LOOKUP_DREG) else { return (unknown, nil) }
             let inverted = has(NFTNL_EXPR_LOOKUP_FLAGS) && u32(NFTNL_EXPR_LOOKUP_FLAGS) & NFT_LOOKUP_F_INV.rawValue != 0
             return (.lookup(set: str(NFTNL_EXPR_LOOKUP_SET), sreg: u32(NFTNL_EXPR_LOOKUP_SREG), inverted: inverted), nil)
+        case "dynset":
+            // Only the plain update cgwfw writes: no data, own expressions or timeout of its own.
+            guard u32(NFTNL_EXPR_DYNSET_OP) == UInt32(NFT_DYNSET_OP_UPDATE.rawValue), !has(NFTNL_EXPR_DYNSET_SREG_DATA),
+                  !has(NFTNL_EXPR_DYNSET_EXPR), !has(NFTNL_EXPR_DYNSET_EXPRESSIONS),
+                  !has(NFTNL_EXPR_DYNSET_TIMEOUT) || nftnl_expr_get_u64(e, UInt16(NFTNL_EXPR_DYNSET_TIMEOUT)) == 0,
+                  !has(NFTNL_EXPR_DYNSET_FLAGS) || u32(NFTNL_EXPR_DYNSET_FLAGS) == 0 else { return (unknown, nil) }
+            return (.dynsetUpdate(set: str(NFTNL_EXPR_DYNSET_SET_NAME), sreg: u32(NFTNL_EXPR_DYNSET_SREG_KEY)), nil)
         case "exthdr":
             guard u32(NFTNL_EXPR_EXTHDR_OP) == NFT_EXTHDR_OP_TCPOPT.rawValue else { return (unknown, nil) }
             let kind = nftnl_expr_get_u8(e, UInt16(NFTNL_EXPR_EXTHDR_TYPE))

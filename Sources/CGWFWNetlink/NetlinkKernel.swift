@@ -159,7 +159,14 @@ final class NetlinkKernel: Kernel {
         nftnl_set_set_u32(s, UInt16(NFTNL_SET_FAMILY.rawValue), UInt32(table.family.nfproto))
         nftnl_set_set_u32(s, UInt16(NFTNL_SET_KEY_TYPE.rawValue), set.keyType.nftTypeID)
         nftnl_set_set_u32(s, UInt16(NFTNL_SET_KEY_LEN.rawValue), UInt32(set.keyType.keyLength))
-        nftnl_set_set_u32(s, UInt16(NFTNL_SET_FLAGS.rawValue), 0)
+        if let dynamic = set.dynamic {
+            // What nft 1.0.6 sends for `size N; flags dynamic,timeout; timeout T` (measured with --debug=mnl).
+            nftnl_set_set_u32(s, UInt16(NFTNL_SET_FLAGS.rawValue), NFT_SET_TIMEOUT.rawValue | NFT_SET_EVAL.rawValue)
+            nftnl_set_set_u64(s, UInt16(NFTNL_SET_TIMEOUT.rawValue), dynamic.timeoutMilliseconds)
+            nftnl_set_set_u32(s, UInt16(NFTNL_SET_DESC_SIZE.rawValue), dynamic.size)
+        } else {
+            nftnl_set_set_u32(s, UInt16(NFTNL_SET_FLAGS.rawValue), 0)
+        }
         nftnl_set_set_u32(s, UInt16(NFTNL_SET_ID.rawValue), id)
         // The set userdata nft 1.0.6 writes (key byte order; for a concatenation also its typeof record),
         // byte for byte, so `nft list` shows both paths' sets the same way.

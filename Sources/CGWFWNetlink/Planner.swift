@@ -67,7 +67,8 @@ enum Planner {
             return plan
         }
 
-        for set in desired.sets {
+        // The packet path fills the dynamic sets: their elements are the kernel's, never planned.
+        for set in desired.sets where set.dynamic == nil {
             let current = liveSets[set.name]!.spec
             // Same key, new comment: delete and re-add in one transaction.
             let (gone, new) = difference(from: current.elements, to: set.elements)

@@ -7,6 +7,8 @@ import Glibc
 public struct LiveSet: Sendable {
     public var spec: SetSpec
     public var elementCounters: [[UInt8]: Counter]
+    /// Dynamic sets: per element, milliseconds until it expires (its last packet was `timeout - this` ago).
+    public var elementExpiry: [[UInt8]: UInt64] = [:]
     /// Per element of `spec`: whether it carries NFT_SET_ELEM_INTERVAL_END (interval sets only).
     public var intervalEnds: [Bool] = []
 }
@@ -206,7 +208,13 @@ struct Reader {
                let e = nftnl_set_get(s, UInt16(NFTNL_SET_EXPR.rawValue)).map({ OpaquePointer($0) }) {
                 counters = Self.string(nftnl_expr_get_str(e, UInt16(NFTNL_EXPR_NAME))) == "counter"
             }
-            let unusual = flags != 0 && flags & ~UInt32(NFT_SET_CONCAT.rawValue) != 0
+            let dynamicFlags = NFT_SET_TIMEOUT.rawValue | NFT_SET_EVAL.rawValue
+            var dynamic: SetSpec.Dynamic?
+            if flags & ~UInt32(NFT_SET_CONCAT.rawValue) == dynamicFlags {
+                dynamic = SetSpec.Dynamic(timeoutMilliseconds: nftnl_set_get_u64(s, UInt16(NFTNL_SET_TIMEOUT.rawValue)),
+                                          size: nftnl_set_get_u32(s, UInt16(NFTNL_SET_DESC_SIZE.rawValue)))
+            }
+            let unusual = dynamic == nil && flags != 0 && flags & ~UInt32(NFT_SET_CONCAT.rawValue) != 0
             var comment: String?
             var length: UInt32 = 0
             if nftnl_set_is_set(s, UInt16(NFTNL_SET_USERDATA.rawValue)),
@@ -214,7 +222,8 @@ struct Reader {
                 comment = Self.commentFromUserdata(Array(UnsafeRawBufferPointer(start: data, count: Int(length))),
                                                    type: UInt8(NFTNL_UDATA_SET_COMMENT.rawValue))
             }
-            return SetSpec(name: name, keyType: keyType, counters: counters && !unusual, elements: [], comment: comment)
+            return SetSpec(name: name, keyType: keyType, counters: counters && !unusual, elements: [], comment: comment,
+                           dynamic: dynamic)
         }.compactMap { $0 }
         var result: [LiveSet] = []
         for definition in definitions {
@@ -227,6 +236,7 @@ struct Reader {
         var elements: [SetSpec.Element] = []
         var intervalEnds: [Bool] = []
         var counters: [[UInt8]: Counter] = [:]
+        var expiry: [[UInt8]: UInt64] = [:]
     }
 
     private func elements(of table: TableRef, set definition: SetSpec) throws(NetlinkError) -> LiveSet {
@@ -265,12 +275,16 @@ struct Reader {
                    case let (.counter, counter?) = Expr.decode(expr) {
                     collector.counters[key] = counter
                 }
+                if nftnl_set_elem_is_set(e, UInt16(NFTNL_SET_ELEM_EXPIRATION)) {
+                    collector.expiry[key] = nftnl_set_elem_get_u64(e, UInt16(NFTNL_SET_ELEM_EXPIRATION))
+                }
                 return 0
             }, context)
         }
         var spec = definition
         spec.elements = collector.elements
-        return LiveSet(spec: spec, elementCounters: collector.counters, intervalEnds: collector.intervalEnds)
+        return LiveSet(spec: spec, elementCounters: collector.counters, elementExpiry: collector.expiry,
+                       intervalEnds: collector.intervalEnds)
     }
 
     /// Reads everything `read` needs under one generation; throws `.generationChanged` when it moved during

@@ -11,6 +11,9 @@ public enum Expr: Hashable, Sendable, Codable {
     case payloadWrite(PayloadBase, offset: UInt32, length: UInt32, sreg: UInt32, checksumOffset: UInt32)
     case bitwise(sreg: UInt32, dreg: UInt32, mask: [UInt8], xor: [UInt8])
     case lookup(set: String, sreg: UInt32, inverted: Bool)
+    /// `update @set { key }`: adds the key in `sreg` to a dynamic set, or refreshes its timeout; the new
+    /// element gets the set's counter. No verdict: a full set breaks only this (counting) rule.
+    case dynsetUpdate(set: String, sreg: UInt32)
     /// `oifname { "vti0", "ipsec*" }`: a lookup in the anonymous constant set nft builds for such a list
     /// (an interval set when a wildcard is among them), created in the same transaction as its rule;
     /// `patterns` in key order; `matching` is the meta key it follows.

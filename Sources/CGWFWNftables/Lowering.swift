@@ -76,7 +76,14 @@ public enum Lowering {
 
         func setName(_ name: String) -> String { prefix + name }
         let sets = intent.sets.map { set -> SetSpec in
-            let keyType: SetSpec.KeyType = set.kind == .pairs ? .addressPair(set.family) : .address(set.family)
+            let keyType: SetSpec.KeyType = set.kind == .pairs || set.kind == .seen ? .addressPair(set.family) : .address(set.family)
+            if let dynamic = set.dynamic {
+                // The counting sets carry the counters: one per pair (or rogue address) per rule.
+                return SetSpec(name: setName(set.name), keyType: keyType, counters: true, elements: [],
+                               comment: Ownership.marker,
+                               dynamic: SetSpec.Dynamic(timeoutMilliseconds: UInt64(dynamic.timeout) * 1000,
+                                                        size: UInt32(dynamic.capacity)))
+            }
             // Hoisted: read per element, a property of `intent` or `set` can copy the whole value.
             let comments = intent.comments
             let pairs = set.kind == .pairs
@@ -94,7 +101,7 @@ public enum Lowering {
                 }
                 elements.append(SetSpec.Element(key: key, comment: elementComment(element)))
             }
-            return SetSpec(name: setName(set.name), keyType: keyType, counters: intent.counters, elements: elements,
+            return SetSpec(name: setName(set.name), keyType: keyType, counters: false, elements: elements,
                            comment: Ownership.marker)
         }
 
@@ -216,6 +223,18 @@ public enum Lowering {
         }
     }
 
+    /// `ip daddr . ip saddr` into registers 1 and 9 (IPv6: 1 and 2): a pair set's key, `local . remote`;
+    /// inbound packets carry the local address as destination.
+    static func pairKey(_ family: IPAddress.Family, localIsSource: Bool) -> [Expr] {
+        let first = addressOffset(family, source: localIsSource)
+        let second = addressOffset(family, source: !localIsSource)
+        let secondRegister = family == .ipv4 ? Expr.reg32_01 : Expr.reg2
+        return [
+            .payload(.network, offset: first.offset, length: first.length, dreg: Expr.reg1),
+            .payload(.network, offset: second.offset, length: second.length, dreg: secondRegister),
+        ]
+    }
+
     static func wanMatch(_ intent: RuleIntent, _ direction: TrafficDirection) -> [Expr] {
         guard intent.placement == .gateway, let wan = intent.wanInterface else { return [] }
         return interfaceMatch(direction == .inbound ? .iifname : .oifname, [wan])
@@ -226,16 +245,24 @@ public enum Lowering {
         let counter: [Expr] = intent.counters ? [.counter] : []
         switch action {
         case let .acceptPeers(traffic, direction, family, set):
-            // Set elements are `local . remote`; inbound packets carry the local address as destination.
-            let localIsSource = direction == .outbound
-            let first = addressOffset(family, source: localIsSource)
-            let second = addressOffset(family, source: !localIsSource)
-            let secondRegister = family == .ipv4 ? Expr.reg32_01 : Expr.reg2
-            return wanMatch(intent, direction) + trafficMatch(traffic) + familyMatch(family) + [
-                .payload(.network, offset: first.offset, length: first.length, dreg: Expr.reg1),
-                .payload(.network, offset: second.offset, length: second.length, dreg: secondRegister),
+            return wanMatch(intent, direction) + trafficMatch(traffic) + familyMatch(family)
+                + pairKey(family, localIsSource: direction == .outbound) + [
                 .lookup(set: setName(set), sreg: Expr.reg1, inverted: false),
             ] + counter + [.verdict(.accept)]
+        case let .countPeers(traffic, direction, family, set, into):
+            let key = pairKey(family, localIsSource: direction == .outbound)
+            return wanMatch(intent, direction) + trafficMatch(traffic) + familyMatch(family) + key + [
+                .lookup(set: setName(set), sreg: Expr.reg1, inverted: false),
+            ] + key + [.dynsetUpdate(set: setName(into), sreg: Expr.reg1)]
+        case let .countUnknownPeers(traffic, direction, family, set, into):
+            let local = addressOffset(family, source: direction == .outbound)
+            let other = addressOffset(family, source: direction == .inbound)
+            return wanMatch(intent, direction) + trafficMatch(traffic, anySourcePort: true) + familyMatch(family) + [
+                .payload(.network, offset: local.offset, length: local.length, dreg: Expr.reg1),
+                .lookup(set: setName(set), sreg: Expr.reg1, inverted: false),
+                .payload(.network, offset: other.offset, length: other.length, dreg: Expr.reg1),
+                .dynsetUpdate(set: setName(into), sreg: Expr.reg1),
+            ]
         case let .dropUnknownPeers(traffic, direction, family, set):
             let local = addressOffset(family, source: direction == .outbound)
             return wanMatch(intent, direction) + trafficMatch(traffic, anySourcePort: true) + familyMatch(family) + [

@@ -5,15 +5,18 @@ import CGWFWModel
 /// that nft parses back into the very same expressions (the parity tests load this text with `nft -f`
 /// and compare the kernel's state with `cgwfw apply`'s); anything cgwfw does not write shows as `<name>`.
 public enum NftText {
+    /// - Parameter elementExpiry: per set, per element key: milliseconds until a dynamic set's element expires.
     public static func table(_ state: DesiredState, elementCounters: [String: [[UInt8]: Counter]] = [:],
-                             ruleCounters: [RuleSpec: Counter] = [:]) -> String {
+                             elementExpiry: [String: [[UInt8]: UInt64]] = [:], ruleCounters: [RuleSpec: Counter] = [:]) -> String {
         var out = "table \(state.table) {\n"
         if let comment = state.tableComment { out += "\tcomment \(NftString.quoted(comment))\n\n" }
         if state.mode.isAttach { out += "\t# attach mode: only cgwfw's objects of this table are shown\n" }
         var blocks: [String] = []
         for set in state.sets {
             var block = "\tset \(set.name) {\n\t\ttype \(set.keyType.nftTypeName)\n"
+            if let dynamic = set.dynamic { block += "\t\tsize \(dynamic.size)\n\t\tflags dynamic,timeout\n" }
             if set.counters { block += "\t\tcounter\n" }
+            if let dynamic = set.dynamic { block += "\t\ttimeout \(duration(milliseconds: dynamic.timeoutMilliseconds))\n" }
             if let comment = set.comment { block += "\t\tcomment \(NftString.quoted(comment))\n" }
             let sorted = set.elements.sorted { $0.key.lexicographicallyPrecedes($1.key) }
             if !sorted.isEmpty {
@@ -24,6 +27,9 @@ public enum NftText {
                     block += set.keyText(element.key)
                     if let counter = elementCounters[set.name]?[element.key] {
                         block += " counter packets \(counter.packets) bytes \(counter.bytes)"
+                    }
+                    if let expires = elementExpiry[set.name]?[element.key] {
+                        block += " expires \(duration(milliseconds: expires))"
                     }
                     if let comment = element.comment {
                         block += " comment "
@@ -82,6 +88,18 @@ public enum NftText {
         case 50: return "security"
         default: return "\(value)"
         }
+    }
+
+    /// nft's way of writing a duration: `1d`, `2h30m`, `59m58s980ms`.
+    public static func duration(milliseconds: UInt64) -> String {
+        if milliseconds == 0 { return "0s" }
+        var rest = milliseconds
+        var out = ""
+        for (unit, size) in [("d", UInt64(86_400_000)), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)] where rest >= size {
+            out += "\(rest / size)\(unit)"
+            rest %= size
+        }
+        return out
     }
 
     /// `198.51.100.7 . 192.0.2.10` for an element of `set`.
@@ -146,6 +164,12 @@ public enum NftText {
             case let (.payload(.network, o1, l1, _), .payload(.network, o2, l2, _)?, .lookup(set, _, inverted)?):
                 words.append("\(field(o1, l1)) . \(field(o2, l2)) \(inverted ? "!= " : "")@\(set)")
                 i += 3
+            case let (.payload(.network, o1, l1, _), .payload(.network, o2, l2, _)?, .dynsetUpdate(set, _)?):
+                words.append("update @\(set) { \(field(o1, l1)) . \(field(o2, l2)) }")
+                i += 3
+            case let (.payload(.network, o, l, _), .dynsetUpdate(set, _)?, _):
+                words.append("update @\(set) { \(field(o, l)) }")
+                i += 2
             case let (.meta(key, _), .interfaceSet(patterns, _, _)?, _):
                 let list = patterns.map { NftString.quoted($0.description) }
                 words.append("\(key == .iifname ? "iifname" : "oifname") { \(list.joined(separator: ", ")) }")

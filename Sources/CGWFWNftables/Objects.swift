@@ -159,19 +159,33 @@ public struct SetSpec: Hashable, Sendable, Codable {
         }
     }
 
+    /// A set the packet path fills (`update @set { ... }`): `flags dynamic,timeout`, with a size. Its
+    /// elements are the kernel's, not cgwfw's: apply never adds, compares or deletes them.
+    public struct Dynamic: Hashable, Sendable, Codable {
+        public var timeoutMilliseconds: UInt64
+        public var size: UInt32
+        public init(timeoutMilliseconds: UInt64, size: UInt32) {
+            self.timeoutMilliseconds = timeoutMilliseconds
+            self.size = size
+        }
+    }
+
     public var name: String
     public var keyType: KeyType
     public var counters: Bool
     public var elements: [Element]
     /// The set's comment: `Ownership.marker` on every set cgwfw creates.
     public var comment: String?
+    public var dynamic: Dynamic?
 
-    public init(name: String, keyType: KeyType, counters: Bool, elements: [Element], comment: String? = nil) {
+    public init(name: String, keyType: KeyType, counters: Bool, elements: [Element], comment: String? = nil,
+                dynamic: Dynamic? = nil) {
         self.name = name
         self.keyType = keyType
         self.counters = counters
         self.elements = elements
         self.comment = comment
+        self.dynamic = dynamic
     }
 
     /// Everything but the elements: what forces a set to be recreated when it differs.

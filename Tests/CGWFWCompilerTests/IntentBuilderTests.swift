@@ -56,12 +56,17 @@ final class IntentBuilderTests: XCTestCase {
         let intent = IntentBuilder.build(connections: Fixtures.all, profile: try Fixtures.profile("linux-host")).intent
         XCTAssertEqual(intent.chains.map(\.role), [.input, .output, .tunnel])
         let input = intent.chains[0].rules
-        XCTAssertEqual(input.count, 6)  // IKE, NAT-T, ESP × 2 families
-        XCTAssertTrue(input.allSatisfy {
-            if case .acceptPeers(_, .inbound, _, _) = $0.action { return true }
-            return false
-        })
-        XCTAssertEqual(input.map(\.tag).first, "accept-ike-in-ipv4")
+        XCTAssertEqual(input.count, 12)  // IKE, NAT-T, ESP × 2 families, each counted then accepted
+        for (count, accept) in zip(input.indices.filter { $0 % 2 == 0 }.map { input[$0] }, input.indices.filter { $0 % 2 == 1 }.map { input[$0] }) {
+            guard case let .countPeers(traffic, .inbound, family, set, into) = count.action,
+                  case .acceptPeers(traffic, .inbound, family, set) = accept.action else {
+                return XCTFail("\(count.tag), \(accept.tag): not a count rule before the accept rule it mirrors")
+            }
+            XCTAssertEqual(into, IntentBuilder.seenSetName(traffic, .inbound, family))
+            XCTAssertEqual(intent.set(named: into)?.kind, .seen)
+            XCTAssertEqual(intent.set(named: into)?.dynamic?.traffic, traffic)
+        }
+        XCTAssertEqual(input.map(\.tag).prefix(2), ["count-ike-in-ipv4", "accept-ike-in-ipv4"])
         let tunnel = intent.chains[2].rules
         // Smallest MSS among the tunnels (vpn-0bbb2222 tunnel 2 says 1359), IPv6 20 bytes less.
         let clamps = tunnel.compactMap { rule -> (IPAddress.Family, Int, TunnelSelector)? in
@@ -80,7 +85,8 @@ final class IntentBuilderTests: XCTestCase {
         let result = IntentBuilder.build(connections: Fixtures.all, profile: profile)
         XCTAssertEqual(result.intent.chains.map(\.role), [.forward])
         XCTAssertEqual(result.intent.wanInterface, "eth0")
-        XCTAssertEqual(result.intent.chains[0].rules.count, 12 + 12)  // accepts both ways + strict drops both ways
+        // Accepts both ways + strict drops both ways, each after its counting rule.
+        XCTAssertEqual(result.intent.chains[0].rules.count, 2 * (12 + 12))
         XCTAssertTrue(result.diagnostics.all.contains { $0.severity == .note && $0.message.contains("encrypted") })
     }
 
@@ -93,9 +99,27 @@ final class IntentBuilderTests: XCTestCase {
         XCTAssertEqual(locals.elements.map(\.local), [IPAddress("198.51.100.7")!, IPAddress("198.51.100.8")!])
         XCTAssertEqual(intent.set(named: "locals_ipv6")?.elements.map(\.local), [IPAddress("2001:db8:1::7")!])
         let input = intent.chains[0].rules
-        let firstDrop = try XCTUnwrap(input.firstIndex { $0.tag.hasPrefix("drop-") })
-        XCTAssertTrue(input[..<firstDrop].allSatisfy { $0.tag.hasPrefix("accept-") })
-        XCTAssertTrue(input[firstDrop...].allSatisfy { $0.tag.hasPrefix("drop-") })
+        let firstDrop = try XCTUnwrap(input.firstIndex { $0.tag.hasPrefix("count-drop-") })
+        XCTAssertTrue(input[..<firstDrop].allSatisfy { $0.tag.hasPrefix("accept-") || $0.tag.hasPrefix("count-") })
+        XCTAssertTrue(input[firstDrop...].allSatisfy { $0.tag.hasPrefix("drop-") || $0.tag.hasPrefix("count-drop-") })
+        // Each drop is counted per source just before it, into a set of its own.
+        for index in input.indices where input[index].tag.hasPrefix("drop-") {
+            guard case let .countUnknownPeers(traffic, .inbound, family, locals, into) = input[index - 1].action,
+                  locals == IntentBuilder.localsSetName(family) else {
+                return XCTFail("\(input[index].tag) is not preceded by its counting rule")
+            }
+            XCTAssertEqual(into, IntentBuilder.droppedSetName(traffic, .inbound, family))
+            XCTAssertEqual(intent.set(named: into)?.kind, .dropped)
+        }
+    }
+
+    func testCountersOffLeavesOutTheCountingRulesAndSets() throws {
+        var profile = Profile()
+        profile.strict = true
+        profile.counters = false
+        let intent = IntentBuilder.build(connections: Fixtures.all, profile: profile).intent
+        XCTAssertFalse(intent.chains.flatMap(\.rules).contains { $0.tag.hasPrefix("count-") })
+        XCTAssertTrue(intent.sets.allSatisfy { $0.dynamic == nil && ($0.kind == .pairs || $0.kind == .locals) })
     }
 
     func testNATTraversalFollowsConfigDeploymentAndFlag() throws {

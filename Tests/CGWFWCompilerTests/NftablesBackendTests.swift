@@ -175,7 +175,7 @@ final class NftablesBackendTests: XCTestCase {
 
     func testEmptyIntentLoadsAndAcceptsNothing() throws {
         let loaded = try check(profile: try Fixtures.profile("linux-host"), connections: [])
-        XCTAssertEqual(loaded.second.rules(table: "cgwfw", chain: "input").count, 6)
+        XCTAssertEqual(loaded.second.rules(table: "cgwfw", chain: "input").count, 12)
     }
 
     func testCommentsCannotBreakOutOfTheirQuotes() {

@@ -219,13 +219,14 @@ final class ApplyCLITests: XCTestCase {
     func testPeerChangeOnlyTouchesSetElementsAndCountersSurvive() throws {
         let ns = makeNamespace()
         XCTAssertEqual(try cgwfw(ns, ["apply", example.path]).status, 0)
-        // IKE from the gateway to tunnel 1's endpoint: counted by the output rule and by the pair's element.
+        // IKE from the gateway to tunnel 1's endpoint: counted by the output rule and by the pair's element
+        // in the counting set of that rule.
         XCTAssertEqual(shell("""
             ip netns exec \(ns) sh -c 'ip link set lo up && ip addr add 198.51.100.7/32 dev lo && ip addr add 192.0.2.10/32 dev lo && \
             python3 -c "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((\\"198.51.100.7\\", 500)); s.sendto(b\\"x\\", (\\"192.0.2.10\\", 500))"'
             """).status, 0)
         let rulesBefore = objects(try tableJSON(ns, "inet cgwfw"), "rule")
-        let elementBefore = try elements(ns, set: "pairs_ipv4")["198.51.100.7 . 192.0.2.10"]
+        let elementBefore = try elements(ns, set: "seen_ike_out_ipv4")["198.51.100.7 . 192.0.2.10"]
         let packetsBefore = ((elementBefore?["counter"] as? [String: Any])?["packets"] as? Int) ?? 0
         XCTAssertGreaterThan(packetsBefore, 0, "the element counter did not count the IKE packet")
 
@@ -242,8 +243,8 @@ final class ApplyCLITests: XCTestCase {
 
         let rulesAfter = objects(try tableJSON(ns, "inet cgwfw"), "rule")
         XCTAssertEqual(canonical(rulesAfter), canonical(rulesBefore), "rules (handles, counters) must not change")
-        let after = try elements(ns, set: "pairs_ipv4")
-        XCTAssertEqual(Set(after.keys), ["198.51.100.7 . 192.0.2.10", "198.51.100.7 . 192.0.2.30"])
+        XCTAssertEqual(Set(try elements(ns, set: "pairs_ipv4").keys), ["198.51.100.7 . 192.0.2.10", "198.51.100.7 . 192.0.2.30"])
+        let after = try elements(ns, set: "seen_ike_out_ipv4")
         let packetsAfter = ((after["198.51.100.7 . 192.0.2.10"]?["counter"] as? [String: Any])?["packets"] as? Int) ?? 0
         XCTAssertEqual(packetsAfter, packetsBefore, "the unchanged pair's counter must survive")
     }
@@ -452,7 +453,7 @@ final class ApplyCLITests: XCTestCase {
         XCTAssertEqual((pairs?["elem"] as? [Any])?.count, 20_000)
     }
 
-    func testShowReportsCountersPerRuleAndPerPeerPair() throws {
+    func testShowReportsCountersPerRuleAndTheTunnels() throws {
         let ns = makeNamespace()
         XCTAssertEqual(try cgwfw(ns, ["apply", example.path]).status, 0)
         let show = try cgwfw(ns, ["show", "--json"])
@@ -461,10 +462,14 @@ final class ApplyCLITests: XCTestCase {
         let rules = report?["rules"] as? [[String: Any]] ?? []
         let kernelRules = objects(try tableJSON(ns, "inet cgwfw"), "rule")
         XCTAssertEqual(rules.count, kernelRules.count)
-        XCTAssertTrue(rules.allSatisfy { $0["packets"] is Int })
+        // Every rule but the counting ones (their counts are per tunnel, in health) has a counter.
+        XCTAssertTrue(rules.allSatisfy { ($0["packets"] is Int) != ($0["tag"] as? String ?? "").hasPrefix("count-") }, "\(rules)")
         let elements = report?["elements"] as? [[String: Any]] ?? []
         XCTAssertEqual(Set(elements.compactMap { $0["element"] as? String }), Set(try self.elements(ns, set: "pairs_ipv4").keys))
-        XCTAssertTrue(elements.allSatisfy { $0["packets"] is Int })
+        let tunnels = (report?["health"] as? [String: Any])?["tunnels"] as? [[String: Any]] ?? []
+        XCTAssertEqual(Set(tunnels.compactMap { tunnel in
+            (tunnel["customer_gateway"] as? String).map { "\($0) . \(tunnel["aws_endpoint"] as? String ?? "")" }
+        }), Set(try self.elements(ns, set: "pairs_ipv4").keys))
     }
 
     // MARK: - Commit-confirm

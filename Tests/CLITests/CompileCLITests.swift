@@ -32,7 +32,7 @@ final class CompileCLITests: XCTestCase {
             (["--profile", "linux-gateway", "--wan-interface", "eth0"], "iifname \"eth0\""),
             (["--strict", "--table", "vpnfw"], "table inet vpnfw"),
             (["--tunnel-interface", "vti0", "--tunnel-interface", "vti1"], "oifname { \"vti0\", \"vti1\" }"),
-            (["--nat-traversal", "off"], "set natt_ipv4 {\n\t\ttype ipv4_addr . ipv4_addr\n\t\tcounter\n\t\tcomment \"managed by cgwfw\"\n\t}"),
+            (["--nat-traversal", "off"], "set natt_ipv4 {\n\t\ttype ipv4_addr . ipv4_addr\n\t\tcomment \"managed by cgwfw\"\n\t}"),
         ] {
             let result = try CLIRunner.run(["compile"] + arguments + [Self.fixtures])
             XCTAssertEqual(result.status, 0, "\(arguments): \(result.stderr)")

@@ -15,7 +15,7 @@ trap cleanup EXIT
 
 if [ "$(id -u)" != 0 ]; then
     echo "systemd: SKIPPED: installing to /tmp roots and network namespaces need root here"
-    echo "systemd: 0 passed, 0 failed, 6 skipped"
+    echo "systemd: 0 passed, 0 failed, 7 skipped"
     exit 0
 fi
 
@@ -225,8 +225,35 @@ test_nftables_conf_include_alternative() {
     ip netns del "$netns"
 }
 
+test_metrics_timer_writes_the_textfile() {
+    install_live
+    local units=$work/live/units
+    local findings
+    findings=$(systemd-analyze verify "$units/cgwfw-metrics.timer" "$units/cgwfw-metrics.service" 2>&1) \
+        || fail "verify failed: $findings"
+    [ -z "$findings" ] || fail "verify: $findings"
+    grep -qx 'OnUnitActiveSec=15s' "$units/cgwfw-metrics.timer" || fail "timer does not repeat every 15 s"
+    cp ansible/tests/fixtures/vpn-a.txt "$live_etc/connections/"
+    as_systemd ExecStart
+    # The service's command, with the collector's directory moved under $work.
+    local command textfile=$work/node-exporter/cgwfw.prom
+    mkdir -p "$work/node-exporter"
+    command=$(sed -n 's/^ExecStart=//p' "$units/cgwfw-metrics.service")
+    command=${command//\/var\/lib\/prometheus\/node-exporter/$work\/node-exporter}
+    # shellcheck disable=SC2086 # the unit's command line, split as systemd splits it
+    ip netns exec "$netns" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin $command
+    grep -q '^cgwfw_rules_loaded{table="inet cgwfw"} 1$' "$textfile" || fail "no cgwfw_rules_loaded 1 in $(cat "$textfile")"
+    grep -q '^cgwfw_tunnel_packets_total{connection=' "$textfile" || fail "no per-tunnel counters in $(cat "$textfile")"
+    [ "$(stat -c %a "$textfile")" = 644 ] || fail "textfile mode $(stat -c %a "$textfile"): node_exporter must read it"
+    local left; left=$(find "$work/node-exporter" -mindepth 1 ! -name cgwfw.prom)
+    [ -z "$left" ] || fail "temporary files left: $left"
+    as_systemd ExecStop
+    ip netns del "$netns"
+}
+
 for name in test_install_into_destdir test_unit_verifies test_boot_applies_configs_and_survives_nftables_reload \
-    test_boot_settings_are_used test_boot_without_configs_and_with_a_bad_one test_nftables_conf_include_alternative; do
+    test_boot_settings_are_used test_boot_without_configs_and_with_a_bad_one test_nftables_conf_include_alternative \
+    test_metrics_timer_writes_the_textfile; do
     ip netns del "$netns" 2>/dev/null
     run_case "$name"
 done
