@@ -291,7 +291,9 @@ public enum Lowering {
                 .bitwise(sreg: Expr.reg1, dreg: Expr.reg1, mask: [0xbf, 0xff], xor: [0x00, 0x00]),
                 .payloadWrite(.network, offset: 6, length: 2, sreg: Expr.reg1, checksumOffset: 10),
             ] + counter
-            return familyMatch(.ipv4) + selectorMatch(selector, .intoTunnel) + clear
+            // The family check after the selector, where nft puts the one `ip frag-off` implies: nft -j
+            // leaves an explicit `meta nfproto ipv4` out, and loading its output back gives this order.
+            return selectorMatch(selector, .intoTunnel) + familyMatch(.ipv4) + clear
         }
     }
 

@@ -130,6 +130,13 @@ final class HealthCLITests: XCTestCase {
                       text.stdout)
         XCTAssertTrue(text.stdout.contains("\(Self.rogueV4) IKE (500) in from it: 2 packets, \(rogue) bytes"), text.stdout)
 
+        // A dump of this busy gateway (its counting sets full of elements) reviews as unchanged.
+        let dump = gateway.scratch.appendingPathComponent("ruleset.json")
+        try gateway.shell("nft -j list ruleset").output.write(to: dump, atomically: true, encoding: .utf8)
+        XCTAssertTrue(try String(contentsOf: dump, encoding: .utf8).contains("\"expires\""), "no counting elements in the dump")
+        let against = try CLIRunner.run(["diff", "-q", "--against", dump.path] + Self.flags + configs)
+        XCTAssertEqual(against.status, 0, against.stdout + against.stderr)
+
         // A re-apply changes nothing, and adding a connection changes only elements: the counts survive both.
         let again = try gateway.cgwfw(["apply", "--json"] + Self.flags + configs)
         XCTAssertEqual(again.status, 0, again.stderr)

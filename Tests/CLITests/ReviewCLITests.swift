@@ -207,9 +207,7 @@ final class ReviewCLITests: XCTestCase {
             XCTAssertEqual(shown.status, 0, shown.stderr)
             let savedShow = try write("show-\(profile).json", shown.stdout)
             let savedNft = try write("nft-\(profile).json", shell("ip netns exec \(ns) nft -j list ruleset").output)
-            // nft -j loses the order of the implied `meta nfproto ipv4` in the DF rule (host placement): see
-            // docs/reviewing-a-change.md; the exact save is `cgwfw show --json`.
-            let saves = profile == "linux-gateway" ? [savedShow, savedNft] : [savedShow]
+            let saves = [savedShow, savedNft]
             for new in [edits["same"]!, edits["endpoint"]!, edits["sha384"]!, edits["natt"]!, second] {
                 let dryRun = try inNamespace(ns, ["apply", "-q", "--dry-run", "--profile", profile, new])
                 XCTAssertTrue([0, 1].contains(dryRun.status), dryRun.stderr)
