@@ -80,23 +80,81 @@ public enum ProfileLoader {
 
     public static let maxProfileBytes = 64 * 1024
 
-    /// Line and column (1-based) of the first `&anchor` or `*alias` token outside quotes and comments.
-    static func firstAnchorOrAlias(_ yaml: String) -> (Int, Int)? {
-        for (index, line) in yaml.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            var quote: UInt8?
-            var previous: UInt8 = UInt8(ascii: " ")
-            for (column, byte) in line.utf8.enumerated() {
-                if let open = quote {
-                    if byte == open { quote = nil }
-                } else if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'") {
-                    quote = byte
-                } else if byte == UInt8(ascii: "#") && (previous == UInt8(ascii: " ") || previous == UInt8(ascii: "\t") || column == 0) {
-                    break
-                } else if byte == UInt8(ascii: "&") || byte == UInt8(ascii: "*"),
-                          column == 0 || " \t[{,".utf8.contains(previous) {
-                    return (index + 1, column + 1)
+    /// What a profile never needs and YAML makes costly, found before the YAML parser sees the text.
+    enum CostlyConstruct: Equatable {
+        /// `&anchor` or `*alias`: a few hundred bytes can expand into minutes of work (an alias bomb).
+        case anchorOrAlias
+        /// `? key`: an explicit key, which may be a whole collection; Yams compares such keys for duplicates
+        /// recursively (a 2 KB profile of nested ones took minutes, found by `make fuzz`).
+        case explicitKey
+        /// `[[[` or `{{{`: flow collections nested deeper than `maxFlowDepth`.
+        case deepFlow
+
+        var message: String {
+            switch self {
+            case .anchorOrAlias: return "YAML anchors and aliases (&name, *name) are not allowed in a profile"
+            case .explicitKey: return "explicit YAML keys (? key) are not allowed in a profile: keys are plain words"
+            case .deepFlow: return "flow collections ([...], {...}) nested more than \(ProfileLoader.maxFlowDepth) deep are not allowed in a profile"
+            }
+        }
+    }
+
+    /// A profile's lists are one level deep (`[vti0, vti1]`); two leaves room for a mistake to be reported.
+    static let maxFlowDepth = 2
+
+    /// The first costly construct outside quotes and comments, with its line and column (1-based). Lines end
+    /// at LF, CRLF or a lone CR, as in YAML. Indicators count only where a YAML node can start: at the start
+    /// of a line, after a blank, `[`, `{` or `,` (so `it's`, `what?` and `CGWFW-*` are words).
+    static func firstCostlyConstruct(_ yaml: String) -> (line: Int, column: Int, what: CostlyConstruct)? {
+        let bytes = Array(yaml.utf8)
+        let nodeStart = Set(" \t[{,".utf8)
+        var line = 1, column = 0
+        var quote: UInt8?
+        var inComment = false
+        var depth = 0
+        var previous: UInt8 = UInt8(ascii: "\n")
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            defer { index += 1 }
+            if byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") {
+                if byte == UInt8(ascii: "\r"), index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "\n") { index += 1 }
+                line += 1
+                column = 0
+                inComment = false
+                previous = UInt8(ascii: "\n")
+                continue
+            }
+            column += 1
+            defer { previous = byte }
+            if inComment { continue }
+            if let open = quote {
+                if byte == UInt8(ascii: "\\") && open == UInt8(ascii: "\"") {
+                    index += 1   // an escaped character inside double quotes
+                    column += 1
+                } else if byte == open {
+                    quote = nil
                 }
-                previous = byte
+                continue
+            }
+            let atNodeStart = previous == UInt8(ascii: "\n") || nodeStart.contains(previous)
+            let next = index + 1 < bytes.count ? bytes[index + 1] : UInt8(ascii: "\n")
+            switch byte {
+            case UInt8(ascii: "#") where previous == UInt8(ascii: "\n") || previous == UInt8(ascii: " ") || previous == UInt8(ascii: "\t"):
+                inComment = true
+            case UInt8(ascii: "\""), UInt8(ascii: "'") where atNodeStart:
+                quote = byte
+            case UInt8(ascii: "&"), UInt8(ascii: "*") where atNodeStart:
+                return (line, column, .anchorOrAlias)
+            case UInt8(ascii: "?") where atNodeStart && " \t\r\n".utf8.contains(next):
+                return (line, column, .explicitKey)
+            case UInt8(ascii: "["), UInt8(ascii: "{") where atNodeStart:
+                depth += 1
+                if depth > maxFlowDepth { return (line, column, .deepFlow) }
+            case UInt8(ascii: "]"), UInt8(ascii: "}") where depth > 0:
+                depth -= 1
+            default:
+                break
             }
         }
         return nil
@@ -111,11 +169,9 @@ public enum ProfileLoader {
             diagnostics.error("a profile is at most \(maxProfileBytes / 1024) KiB; this one is \(yaml.utf8.count) bytes", file: file)
             throw ProfileError(diagnostics, exit: .dataError)
         }
-        // Aliases can make a few hundred bytes expand into minutes of work (an alias bomb); a profile is a
-        // flat list of keys and needs none.
-        if let (line, column) = firstAnchorOrAlias(yaml) {
-            diagnostics.error("YAML anchors and aliases (&name, *name) are not allowed in a profile",
-                              file: file, line: line, column: column)
+        // A profile is a flat mapping of words to scalars and short lists: what YAML can make slow, it needs not.
+        if let (line, column, what) = firstCostlyConstruct(yaml) {
+            diagnostics.error(what.message, file: file, line: line, column: column)
             throw ProfileError(diagnostics, exit: .dataError)
         }
         let root: Node?

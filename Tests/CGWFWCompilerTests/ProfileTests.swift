@@ -89,6 +89,31 @@ final class ProfileTests: XCTestCase {
                                                   name: "x", file: "x.yaml"))
     }
 
+    /// Found by `make fuzz` (profile target): 2 KB of nested explicit keys (`? `, lines ending in CR) kept
+    /// Yams' duplicate-key check busy for over a minute (`cgwfw compile --profile FILE` killed at 60 s).
+    func testNestedExplicitKeysAreRefusedInMilliseconds() throws {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("Regressions/profile-nested-explicit-keys.yaml")
+        let yaml = String(decoding: try Data(contentsOf: file), as: UTF8.self)
+        let start = Date()
+        XCTAssertThrowsError(try ProfileLoader.parse(yaml: yaml, name: "slow", file: "slow.yaml")) { error in
+            let first = (error as? ProfileError)?.diagnostics.errors.first
+            XCTAssertTrue(first?.message.contains("explicit YAML keys") == true, "\(String(describing: first))")
+            XCTAssertNotNil(first?.line)
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(start), 1)
+        for (yaml, line, column) in [("strict: true\n? [a]\n: b\n", 2, 1), ("a:\r  - ? x\r", 2, 5),
+                                     ("tunnel_interfaces: [[[vti0]]]\n", 1, 22), ("x: 1\r*a: 2\n", 2, 1)] {
+            XCTAssertThrowsError(try ProfileLoader.parse(yaml: yaml, name: "x", file: "x.yaml"), yaml) { error in
+                let first = (error as? ProfileError)?.diagnostics.errors.first
+                XCTAssertEqual(first.map { [$0.line, $0.column] }, [line, column], "\(yaml.debugDescription): \(String(describing: first))")
+            }
+        }
+        // Question marks, apostrophes and brackets inside words are no indicators.
+        XCTAssertNoThrow(try ProfileLoader.parse(yaml: "description: what? it's [fine] {really}\r\nstrict: true\n",
+                                                  name: "x", file: "x.yaml"))
+    }
+
     func testTriStateKeysAcceptBareOnOffAndNumbers() throws {
         let profile = try ProfileLoader.parse(yaml: "nat_traversal: on\nclear_df: off\ntcp_mss: 1300\n", name: "p", file: "p.yaml")
         XCTAssertEqual(profile.natTraversal, .on)
