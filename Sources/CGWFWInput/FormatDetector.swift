@@ -107,25 +107,47 @@ enum FormatDetector {
     }
 }
 
-/// The `<pre_shared_key>` values of an XML document (also inside a JSON string, `<\/…>` escaped) and the
-/// `"PreSharedKey": "…"` values of describe JSON, kept only to be redacted from diagnostics.
+/// The `<pre_shared_key>` values of an XML document (also inside a JSON string, `<\\/…>` escaped) and the
+/// `"PreSharedKey": "…"` values of describe JSON, kept only to be redacted from diagnostics. Searched as
+/// bytes: Foundation's `range(of:)` made this scan most of the time `check` spent on 10,000 XML files.
 private func keys(in text: String) -> Set<String> {
     var keys: Set<String> = []
-    for (open, closers) in [("<pre_shared_key>", ["</pre_shared_key>", "<\\/pre_shared_key>"]),
-                            ("\"PreSharedKey\"", ["\""])] {
-        var rest = text[...]
-        while let start = rest.range(of: open) {
-            var value = rest[start.upperBound...]
-            if open.hasPrefix("\"") {
-                // `: "value"`
-                value = value.drop { $0 == " " || $0 == ":" || $0 == "\t" || $0 == "\n" || $0 == "\r" }
-                guard value.first == "\"" else { rest = value; continue }
-                value = value.dropFirst()
+    var text = text
+    text.withUTF8 { bytes in
+        func find(_ needle: StaticString, from start: Int) -> Int? {
+            let length = needle.utf8CodeUnitCount, base = bytes.baseAddress!
+            var index = start
+            while index + length <= bytes.count {
+                guard let hit = memchr(base + index, Int32(needle.utf8Start.pointee), bytes.count - length + 1 - index) else { return nil }
+                index = UnsafeRawPointer(hit) - UnsafeRawPointer(base)
+                if memcmp(base + index, needle.utf8Start, length) == 0 { return index }
+                index += 1
             }
-            let end = closers.compactMap { value.range(of: $0)?.lowerBound }.min() ?? value.endIndex
-            let key = value[..<end].trimmed
+            return nil
+        }
+        func record(_ from: Int, _ to: Int) {
+            let key = String(decoding: UnsafeBufferPointer(rebasing: bytes[from..<to]), as: UTF8.self).trimmed
             if !key.isEmpty, key.count <= 256 { keys.insert(String(key)) }
-            rest = value[end...]
+        }
+        var index = 0
+        while let open = find("<pre_shared_key>", from: index) {
+            let value = open + 16
+            let end = [find("</pre_shared_key>", from: value), find("<\\/pre_shared_key>", from: value)]
+                .compactMap { $0 }.min() ?? bytes.count
+            record(value, end)
+            index = end
+        }
+        index = 0
+        while let open = find("\"PreSharedKey\"", from: index) {
+            // `: "value"`
+            var value = open + 14
+            while value < bytes.count, [UInt8(ascii: " "), UInt8(ascii: ":"), UInt8(ascii: "\t"), UInt8(ascii: "\n"),
+                                        UInt8(ascii: "\r")].contains(bytes[value]) { value += 1 }
+            guard value < bytes.count, bytes[value] == UInt8(ascii: "\"") else { index = value; continue }
+            value += 1
+            let end = find("\"", from: value) ?? bytes.count
+            record(value, end)
+            index = end
         }
     }
     return keys
