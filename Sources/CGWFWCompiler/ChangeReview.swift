@@ -256,8 +256,13 @@ extension ChangeReview {
     /// The per-tunnel changes from what a firewall holds (`old`) to the configs (`new`). What the state cannot
     /// say per tunnel (MSS, DF, the reason NAT-T is closed) is taken as unchanged; the rule lines show the rest.
     public static func changes(from old: [PairedTunnel], to new: [TunnelMeaning]) -> [MeaningChange] {
+        // By connection and tunnel: 20,000 tunnels searched one by one took 3 s (make bench, diff of 10,000).
+        var newByTunnel: [String: [Int: TunnelMeaning]] = [:]
+        for meaning in new where newByTunnel[meaning.connection]?[meaning.tunnel] == nil {
+            newByTunnel[meaning.connection, default: [:]][meaning.tunnel] = meaning
+        }
         let oldMeanings = old.map { state -> TunnelMeaning in
-            var meaning = new.first { $0.connection == state.connection && $0.tunnel == state.tunnel }
+            var meaning = newByTunnel[state.connection]?[state.tunnel]
                 ?? TunnelMeaning(connection: state.connection, tunnel: state.tunnel, customerGateway: "", awsEndpoint: "", mss: 0,
                                  mssSource: "", natTraversal: false, natTraversalReason: "", clearDF: false)
             meaning.customerGateway = state.customerGateway

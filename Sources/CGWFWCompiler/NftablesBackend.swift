@@ -18,14 +18,20 @@ public enum NftablesBackend {
         "ipip", "vxlan", "geneve", "tunnel", "last", "sets", "maps", "tables", "chains", "flowtable", "flowtables",
     ]
 
-    /// The script: a prolog that makes loading it replace cgwfw's table as one transaction, then the table
-    /// as the nftables model of the intent prints it (the same model and printer `apply` and `diff` use).
-    public static func render(_ intent: RuleIntent) -> (text: String, diagnostics: Diagnostics) {
+    /// What nft could not write of the intent's names: checked by the text backend and by apply alike.
+    public static func nameDiagnostics(_ intent: RuleIntent) -> Diagnostics {
         var diagnostics = Diagnostics()
         if reservedNames.contains(intent.table.lowercased()) {
             diagnostics.error("table name '\(intent.table)' is an nft keyword and nft 1.0.6 cannot quote table names; "
                               + "choose another with --table")
         }
+        return diagnostics
+    }
+
+    /// The script: a prolog that makes loading it replace cgwfw's table as one transaction, then the table
+    /// as the nftables model of the intent prints it (the same model and printer `apply` and `diff` use).
+    public static func render(_ intent: RuleIntent) -> (text: String, diagnostics: Diagnostics) {
+        let diagnostics = nameDiagnostics(intent)
         let state = Lowering.desiredState(intent: intent, target: ApplyTarget())
         let table = state.table
         let prolog = """

@@ -12,7 +12,7 @@ extension LiveState {
         for family in IPAddress.Family.allCases {
             for set in sets where set.spec.name == prefix + IntentBuilder.natTraversalSetName(family) {
                 for element in set.spec.elements {
-                    let fields = set.spec.keyText(element.key).components(separatedBy: " . ")
+                    let fields = set.spec.keyFields(element.key)
                     for origin in PairedTunnel.origins(fromComment: element.comment ?? "") {
                         natTraversal.insert([origin.connection, String(origin.tunnel)] + fields)
                     }
@@ -22,7 +22,7 @@ extension LiveState {
         for family in IPAddress.Family.allCases {
             for set in sets where set.spec.name == prefix + IntentBuilder.pairsSetName(family) {
                 for element in set.spec.elements.sorted(by: { Planner.compareKeys($0.key, $1.key) < 0 }) {
-                    let fields = set.spec.keyText(element.key).components(separatedBy: " . ")
+                    let fields = set.spec.keyFields(element.key)
                     guard fields.count == 2 else { continue }
                     for origin in PairedTunnel.origins(fromComment: element.comment ?? "") {
                         tunnels.append(PairedTunnel(connection: origin.connection, tunnel: origin.tunnel,

@@ -196,7 +196,10 @@ public struct SetSpec: Hashable, Sendable, Codable {
     }
 
     /// `198.51.100.7 . 192.0.2.10` for a key.
-    public func keyText(_ key: [UInt8]) -> String {
+    public func keyText(_ key: [UInt8]) -> String { keyFields(key).joined(separator: " . ") }
+
+    /// `["198.51.100.7", "192.0.2.10"]` for a key: each field's address.
+    public func keyFields(_ key: [UInt8]) -> [String] {
         let length = keyType.fieldLength
         var fields: [String] = []
         var offset = 0
@@ -204,7 +207,7 @@ public struct SetSpec: Hashable, Sendable, Codable {
             fields.append(IPAddress(bytes: key[offset..<offset + length])?.description ?? "?")
             offset += length
         }
-        return fields.joined(separator: " . ")
+        return fields
     }
 }
 

@@ -121,7 +121,7 @@ func compileInput(profileOptions: ProfileOptions, input: ConfigInputOptions, com
     printDiagnostics(compiled.diagnostics, input.verbosity)
     if compiled.diagnostics.hasErrors { throw SysExit.dataError.exit }
     // The text backend refuses names nft cannot write; the netlink path keeps the same rule.
-    let (_, backendDiagnostics) = NftablesBackend.render(compiled.intent)
+    let backendDiagnostics = NftablesBackend.nameDiagnostics(compiled.intent)
     printDiagnostics(backendDiagnostics, input.verbosity)
     if backendDiagnostics.hasErrors { throw SysExit.dataError.exit }
     return (compiled.intent, try applyTarget(profile), parsed.connections, profile)
