@@ -23,7 +23,7 @@ for n in $COUNTS; do
     done
     lines=$(wc -l <"$WORK/out.nft")
     elements=$(grep -c $'^\t\t\t' "$WORK/out.nft" || true)
-    rules=$(grep -cE $'^\t\t(udp|meta|ip|ip6|tcp|iifname|oifname) ' "$WORK/out.nft" || true)
+    rules=$(grep -cE $'^\t\t(udp|meta|rt|ip|ip6|tcp|iifname|oifname) ' "$WORK/out.nft" || true)
     ratio=$(awk "BEGIN{printf \"%.2f\", ($lines - $elements) / $rules}")
     printf '%-12s %-8s %-10s %-10s %-10s %-10s %-7s %s\n' "$n" $((2 * n)) "$best" "$(awk "BEGIN{printf \"%.1f\", $peak/1024}")" \
         "$lines" "$elements" "$rules" "$ratio"
