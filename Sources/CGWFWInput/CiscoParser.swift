@@ -56,7 +56,7 @@ enum CiscoParser {
         var globalMSS: Located?
         var accessListPairs: [(aws: String, customerGateway: Located)] = []
         var cryptoMapInterface: Located?
-        var bgpNeighbors: [(address: String, remoteAS: String?)] = []
+        var bgpNeighbors: [BGPNeighbor] = []
 
         func commit() {
             switch block {
@@ -286,14 +286,10 @@ enum CiscoParser {
             if tunnel.customerGatewayAddress == nil, tunnel.customerGatewayStandIn == nil {
                 tunnel.customerGatewayStandIn = cryptoMapInterface
             }
-            if let inside = tunnel.insideCIDR.flatMap({ InsideNetwork($0) }),
-               let neighbor = bgpNeighbors.first(where: { inside.contains($0.address) }) {
-                tunnel.bgpNeighbor = neighbor.address
-                tunnel.bgpASN = neighbor.remoteAS
-            }
+            tunnel.takeBGPNeighbor(from: bgpNeighbors)
         }
         connection.tunnels = table.tunnels
-        if let first = connection.tunnels.first { connection.position = first.position }
+        connection.positionAtFirstTunnel()
         parsed.connections = [connection]
         return parsed
     }

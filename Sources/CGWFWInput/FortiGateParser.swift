@@ -23,7 +23,7 @@ enum FortiGateParser {
         var interfaceMSS: [String: Located] = [:]
         var interfaceMTU: [String: Int] = [:]
         var interfaceRemote: [String: String] = [:]
-        var bgpNeighbors: [(address: String, remoteAS: String?)] = []
+        var bgpNeighbors: [BGPNeighbor] = []
         var gui = GUISection.none
         var guiTunnel: Int?
         var guiInterface: String?
@@ -178,7 +178,7 @@ enum FortiGateParser {
             table[index].bgpASN = neighbor.remoteAS
         }
         connection.tunnels = table.tunnels
-        if let first = connection.tunnels.first { connection.position = first.position }
+        connection.positionAtFirstTunnel()
         parsed.connections = [connection]
         return parsed
     }

@@ -109,7 +109,7 @@ enum IPsecConfParser {
             tunnel.mtu = linkMTUs[block.name]
             connection.tunnels.append(tunnel)
         }
-        if let first = connection.tunnels.first { connection.position = first.position }
+        connection.positionAtFirstTunnel()
         return ParsedFile(connections: [connection], secrets: secrets)
     }
 

@@ -35,7 +35,7 @@ enum JunOSParser {
         var vpnClearsDF: [String: Bool] = [:]
         var interfaceAddress: [String: String] = [:]
         var interfaceMTU: [String: Int] = [:]
-        var bgpNeighbors: [(address: String, remoteAS: String?)] = []
+        var bgpNeighbors: [BGPNeighbor] = []
         var mss: Located?
         var commentAddress: Located?
         var localAddresses: [String: Located] = [:]
@@ -153,14 +153,10 @@ enum JunOSParser {
         }
         table.updateEach { tunnel in
             tunnel.tcpMSS = mss
-            if let inside = tunnel.insideCIDR.flatMap({ InsideNetwork($0) }),
-               let neighbor = bgpNeighbors.first(where: { inside.contains($0.address) }) {
-                tunnel.bgpNeighbor = neighbor.address
-                tunnel.bgpASN = neighbor.remoteAS
-            }
+            tunnel.takeBGPNeighbor(from: bgpNeighbors)
         }
         connection.tunnels = table.tunnels
-        if let first = connection.tunnels.first { connection.position = first.position }
+        connection.positionAtFirstTunnel()
         parsed.connections = [connection]
         return parsed
     }

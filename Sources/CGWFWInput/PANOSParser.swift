@@ -149,7 +149,7 @@ enum PANOSParser {
             }
         }
         connection.tunnels = table.tunnels
-        if let first = connection.tunnels.first { connection.position = first.position }
+        connection.positionAtFirstTunnel()
         parsed.connections = [connection]
         return parsed
     }

@@ -60,7 +60,7 @@ enum PfSenseParser {
             }
         }
         connection.tunnels = tunnels
-        if let first = tunnels.first { connection.position = first.position }
+        connection.positionAtFirstTunnel()
         parsed.connections = [connection]
         return parsed
     }

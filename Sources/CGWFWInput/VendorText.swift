@@ -134,3 +134,23 @@ struct TunnelTable {
         for index in tunnels.indices { change(&tunnels[index]) }
     }
 }
+
+/// A neighbour of a download's BGP section: its address and, when given, its remote AS.
+typealias BGPNeighbor = (address: String, remoteAS: String?)
+
+extension RawTunnel {
+    /// The tunnel's BGP peer is the neighbour whose address lies in its inside network.
+    mutating func takeBGPNeighbor(from neighbors: [BGPNeighbor]) {
+        guard let inside = insideCIDR.flatMap({ InsideNetwork($0) }),
+              let neighbor = neighbors.first(where: { inside.contains($0.address) }) else { return }
+        bgpNeighbor = neighbor.address
+        bgpASN = neighbor.remoteAS
+    }
+}
+
+extension RawConnection {
+    /// A connection is reported where its first tunnel begins; with no tunnel it stays where it was made.
+    mutating func positionAtFirstTunnel() {
+        if let first = tunnels.first { position = first.position }
+    }
+}

@@ -27,7 +27,7 @@ enum VyOSParser {
         var espGroups: [String: Group] = [:]
         var vtiAddresses: [String: String] = [:]
         var vtiMTUs: [String: Int] = [:]
-        var bgpNeighbors: [(address: String, remoteAS: String?)] = []
+        var bgpNeighbors: [BGPNeighbor] = []
         var natTraversal: Bool?
         var secrets: Set<String> = []
 
@@ -123,15 +123,11 @@ enum VyOSParser {
             if let vti = peer.vti {
                 tunnel.insideCIDR = vtiAddresses[vti]
                 tunnel.mtu = vtiMTUs[vti]
-                if let inside = tunnel.insideCIDR,
-                   let neighbor = bgpNeighbors.first(where: { InsideNetwork(inside)?.contains($0.address) == true }) {
-                    tunnel.bgpNeighbor = neighbor.address
-                    tunnel.bgpASN = neighbor.remoteAS
-                }
+                tunnel.takeBGPNeighbor(from: bgpNeighbors)
             }
             connection.tunnels.append(tunnel)
         }
-        if let first = connection.tunnels.first { connection.position = first.position }
+        connection.positionAtFirstTunnel()
         return ParsedFile(connections: [connection], secrets: secrets)
     }
 }

@@ -68,11 +68,7 @@ final class NetlinkKernel: Kernel {
                 }
             case let .deleteSet(name):
                 batch.add(NFT_MSG_DELSET, family: family, object: "\(Describe.set(name)) (delete)") { nlh in
-                    let s = nftnl_set_alloc()!
-                    defer { nftnl_set_free(s) }
-                    nftnl_set_set_str(s, UInt16(NFTNL_SET_TABLE.rawValue), table.name)
-                    nftnl_set_set_str(s, UInt16(NFTNL_SET_NAME.rawValue), name)
-                    nftnl_set_nlmsg_build_payload(nlh, s)
+                    NamedObject.set.build(nlh, table: table.name, name: name)
                 }
             case let .addElements(set, elements):
                 addElements(batch, set: set, elements: elements, table: table, delete: false)
@@ -100,19 +96,11 @@ final class NetlinkKernel: Kernel {
                 }
             case let .deleteChain(name):
                 batch.add(NFT_MSG_DELCHAIN, family: family, object: "\(Describe.chain(name)) (delete)") { nlh in
-                    let c = nftnl_chain_alloc()!
-                    defer { nftnl_chain_free(c) }
-                    nftnl_chain_set_str(c, UInt16(NFTNL_CHAIN_TABLE.rawValue), table.name)
-                    nftnl_chain_set_str(c, UInt16(NFTNL_CHAIN_NAME.rawValue), name)
-                    nftnl_chain_nlmsg_build_payload(nlh, c)
+                    NamedObject.chain.build(nlh, table: table.name, name: name)
                 }
             case let .flushChain(name):
                 batch.add(NFT_MSG_DELRULE, family: family, object: "rules of \(Describe.chain(name)) (flush)") { nlh in
-                    let r = nftnl_rule_alloc()!
-                    defer { nftnl_rule_free(r) }
-                    nftnl_rule_set_str(r, UInt16(NFTNL_RULE_TABLE.rawValue), table.name)
-                    nftnl_rule_set_str(r, UInt16(NFTNL_RULE_CHAIN.rawValue), name)
-                    nftnl_rule_nlmsg_build_payload(nlh, r)
+                    NamedObject.rules.build(nlh, table: table.name, name: name)
                 }
             case let .addRule(rule, position):
                 var flags = NLM_F_CREATE
@@ -264,5 +252,43 @@ final class NetlinkKernel: Kernel {
                 more = nftnl_set_elems_nlmsg_build_payload_iter(nlh, iterator) == 1
             }
         }
+    }
+}
+
+/// A message that names one object of the table and carries nothing else (deleting a set or a chain,
+/// flushing a chain's rules): libnftnl's object of that kind with only its table and name set.
+private struct NamedObject {
+    let alloc: () -> OpaquePointer?
+    let free: (OpaquePointer?) -> Void
+    let setString: (OpaquePointer?, UInt16, UnsafePointer<CChar>?) -> Int32
+    let buildPayload: (UnsafeMutablePointer<nlmsghdr>?, OpaquePointer?) -> Void
+    let tableAttribute: UInt32
+    let nameAttribute: UInt32
+
+    static var set: NamedObject {
+        NamedObject(alloc: nftnl_set_alloc, free: nftnl_set_free, setString: nftnl_set_set_str,
+                    buildPayload: nftnl_set_nlmsg_build_payload,
+                    tableAttribute: NFTNL_SET_TABLE.rawValue, nameAttribute: NFTNL_SET_NAME.rawValue)
+    }
+
+    static var chain: NamedObject {
+        NamedObject(alloc: nftnl_chain_alloc, free: nftnl_chain_free, setString: nftnl_chain_set_str,
+                    buildPayload: nftnl_chain_nlmsg_build_payload,
+                    tableAttribute: NFTNL_CHAIN_TABLE.rawValue, nameAttribute: NFTNL_CHAIN_NAME.rawValue)
+    }
+
+    /// A rule that names only its chain: with NFT_MSG_DELRULE, every rule of the chain.
+    static var rules: NamedObject {
+        NamedObject(alloc: nftnl_rule_alloc, free: nftnl_rule_free, setString: nftnl_rule_set_str,
+                    buildPayload: nftnl_rule_nlmsg_build_payload,
+                    tableAttribute: NFTNL_RULE_TABLE.rawValue, nameAttribute: NFTNL_RULE_CHAIN.rawValue)
+    }
+
+    func build(_ nlh: UnsafeMutablePointer<nlmsghdr>, table: String, name: String) {
+        let object = alloc()!
+        defer { free(object) }
+        _ = setString(object, UInt16(tableAttribute), table)
+        _ = setString(object, UInt16(nameAttribute), name)
+        buildPayload(nlh, object)
     }
 }

@@ -109,6 +109,21 @@ struct DiffCommand: ParsableCommand {
         if report.changed { throw SysExit.changesPending.exit }
     }
 
+    /// `--against FILE`; an `nft -j` file is read back by this same binary's `show --json`.
+    func loadSavedState(_ path: String, table: TableRef, mode: OwnershipMode) throws -> SavedState {
+        // readlink(2) of /proc/self/exe: resolving the path further would need access to every directory of it,
+        // and a path left as /proc/self/exe would name the shell that runs it.
+        let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        do {
+            let loaded = try SavedStateFile.load(path, table: table, mode: mode, cgwfw: me)
+            for note in loaded.notes { printError("cgwfw: note: \(note)") }
+            return loaded.state
+        } catch {
+            printError("cgwfw: \(error)")
+            throw error.exitCode.exit
+        }
+    }
+
     /// Both sides compiled with the same code as `compile`; nothing touches the kernel.
     func runOffline() throws {
         let chosen = target.flatMap(Profile.Target.init(rawValue:)) ?? .nftables

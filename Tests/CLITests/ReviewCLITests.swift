@@ -18,22 +18,8 @@ final class ReviewCLITests: XCTestCase {
     }
 
     override func tearDown() {
-        for ns in namespaces { _ = shell("ip netns del \(ns)") }
+        for ns in namespaces { _ = KernelNamespace.run("ip netns del \(ns)") }
         if let scratch { try? FileManager.default.removeItem(at: scratch) }
-    }
-
-    @discardableResult
-    private func shell(_ command: String) -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        do { try process.run() } catch { return (127, "\(error)") }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
     /// The corpus file, or a skip with the reason.
@@ -194,19 +180,21 @@ final class ReviewCLITests: XCTestCase {
     /// `apply --dry-run` in the namespace that holds the state.
     func testAgainstASavedStateAgreesWithApplyDryRun() throws {
         guard geteuid() == 0 else { throw XCTSkip("needs root for a network namespace holding the saved state") }
-        guard shell("command -v nft && command -v ip && command -v unshare").status == 0 else { throw XCTSkip("nft, ip or unshare missing") }
+        guard KernelNamespace.run("command -v nft && command -v ip && command -v unshare").status == 0 else {
+            throw XCTSkip("nft, ip or unshare missing")
+        }
         let (old, edits, keys) = try cases()
         let second = try write("second.txt", try corpus("generic-shawkot-1.txt"))
         for profile in ["linux-host", "linux-gateway"] {
             let ns = "review\(UInt32.random(in: 0..<UInt32.max))"
-            XCTAssertEqual(shell("ip netns add \(ns)").status, 0)
+            XCTAssertEqual(KernelNamespace.run("ip netns add \(ns)").status, 0)
             namespaces.append(ns)
             let applied = try inNamespace(ns, ["apply", "-q", "--profile", profile, old])
             XCTAssertEqual(applied.status, 0, applied.stderr)
             let shown = try inNamespace(ns, ["show", "--json", "--profile", profile])
             XCTAssertEqual(shown.status, 0, shown.stderr)
             let savedShow = try write("show-\(profile).json", shown.stdout)
-            let savedNft = try write("nft-\(profile).json", shell("ip netns exec \(ns) nft -j list ruleset").output)
+            let savedNft = try write("nft-\(profile).json", KernelNamespace.run("ip netns exec \(ns) nft -j list ruleset").output)
             let saves = [savedShow, savedNft]
             for new in [edits["same"]!, edits["endpoint"]!, edits["sha384"]!, edits["natt"]!, second] {
                 let dryRun = try inNamespace(ns, ["apply", "-q", "--dry-run", "--profile", profile, new])
