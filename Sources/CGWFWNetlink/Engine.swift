@@ -240,16 +240,11 @@ public final class Engine {
     }
 
     /// The owned state as a value that `restore` can write back; nil when cgwfw owns nothing.
-    /// The kernel-filled elements of dynamic sets are counting state, not configuration: left out.
-    public static func restorable(_ live: LiveState) -> DesiredState? {
-        guard var state = liveContents(live) else { return nil }
-        for index in state.sets.indices where state.sets[index].dynamic != nil { state.sets[index].elements = [] }
-        return state
-    }
+    public static func restorable(_ live: LiveState) -> DesiredState? { liveContents(live, sets: live.configuredSets) }
 
-    private static func liveContents(_ live: LiveState) -> DesiredState? {
+    private static func liveContents(_ live: LiveState, sets: [SetSpec]) -> DesiredState? {
         guard !live.ownsNothing else { return nil }
-        return DesiredState(table: live.table, mode: live.mode, chains: live.chains, sets: live.sets.map(\.spec),
+        return DesiredState(table: live.table, mode: live.mode, chains: live.chains, sets: sets,
                             rules: live.rules.map(\.spec), jumps: live.jumps.map(\.spec), tableComment: live.tableComment)
     }
 
@@ -257,7 +252,7 @@ public final class Engine {
     /// them, with their counters and expiry.
     public static func ownedText(_ live: LiveState, counters: Bool) -> String {
         guard counters else { return restorable(live).map { NftText.table($0) } ?? "" }
-        guard let state = liveContents(live) else { return "" }
+        guard let state = liveContents(live, sets: live.sets.map(\.spec)) else { return "" }
         var ruleCounters: [RuleSpec: Counter] = [:]
         for rule in live.rules + live.jumps { if let c = rule.counter { ruleCounters[rule.spec] = c } }
         let elementCounters = Dictionary(live.sets.map { ($0.spec.name, $0.elementCounters) }, uniquingKeysWith: { a, _ in a })

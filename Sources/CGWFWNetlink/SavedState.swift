@@ -27,12 +27,7 @@ public struct SavedState: Codable, Sendable {
         tableComment = live.tableComment
         generation = live.generation
         chains = live.chains
-        // A counting set's elements are the kernel's counting state, not configuration.
-        sets = live.sets.map { set in
-            var spec = set.spec
-            if spec.dynamic != nil { spec.elements = [] }
-            return spec
-        }
+        sets = live.configuredSets
         rules = live.rules.map(\.spec)
         jumps = live.jumps.map(\.spec)
         attachedBaseChains = live.attachedBaseChains

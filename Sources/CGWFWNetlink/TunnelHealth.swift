@@ -72,6 +72,16 @@ public struct HealthReport: Codable, Sendable, Equatable {
 }
 
 extension LiveState {
+    /// The owned sets as configuration: a counting set's elements are the kernel's counting state, left out
+    /// of what commit-confirm restores and what `show --json` saves.
+    public var configuredSets: [SetSpec] {
+        sets.map { set in
+            var spec = set.spec
+            if spec.dynamic != nil { spec.elements = [] }
+            return spec
+        }
+    }
+
     /// The health report of what the kernel holds now.
     public var health: HealthReport {
         let prefix: String

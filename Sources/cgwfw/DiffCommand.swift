@@ -162,25 +162,24 @@ struct DiffCommand: ParsableCommand {
 /// The apply report (the keys of `JSONReport`) with the tunnels the configs make (apply and diff) and, for
 /// diff, the per-tunnel changes from what the firewall holds (element comments) to them.
 struct ReviewedJSONReport: Encodable {
-    var changed: Bool
-    var table: String
-    var added: [String]
-    var removed: [String]
-    var diff: ApplyReport.Diff
-    var warnings: [String]
+    var base: JSONReport
     var tunnels: [TunnelMeaning]
     /// nil for apply (the report says what changed).
     var summary: [MeaningChange]?
 
     init(_ report: ApplyReport, tunnels: [TunnelMeaning], summary: [MeaningChange]?) {
-        let base = JSONReport(report)
-        changed = base.changed
-        table = base.table
-        added = base.added
-        removed = base.removed
-        diff = base.diff
-        warnings = base.warnings
+        base = JSONReport(report)
         self.tunnels = tunnels
         self.summary = summary
+    }
+
+    private enum CodingKeys: String, CodingKey { case tunnels, summary }
+
+    /// The base report's keys and these two, side by side in one object.
+    func encode(to encoder: Encoder) throws {
+        try base.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(tunnels, forKey: .tunnels)
+        try container.encodeIfPresent(summary, forKey: .summary)
     }
 }
