@@ -6,9 +6,9 @@ public enum HostAddressCheck {
     /// How many host addresses and connections a warning names before "…".
     static let shown = 6
 
-    /// One warning per customer gateway address that is on none of `hostAddresses`.
+    /// One warning for the customer gateway addresses that are on none of `hostAddresses`: each with its
+    /// connections, the first `shown` of them when there are more (a directory of configs for many gateways).
     public static func diagnostics(connections: [Connection], hostAddresses: [IPAddress]) -> Diagnostics {
-        var diagnostics = Diagnostics()
         let local = Set(hostAddresses)
         var users: [IPAddress: [String]] = [:]
         var order: [IPAddress] = []
@@ -19,17 +19,24 @@ public enum HostAddressCheck {
                 if users[address]?.last != connection.displayName { users[address, default: []].append(connection.displayName) }
             }
         }
+        var diagnostics = Diagnostics()
+        guard !order.isEmpty else { return diagnostics }
         let listed = hostAddresses.filter { $0.unusableAsOutsideAddress == nil }
         let host = listed.isEmpty ? "none but loopback"
             : listed.prefix(shown).map(\.description).joined(separator: ", ") + (listed.count > shown ? ", …" : "")
-        for address in order {
+        func named(_ address: IPAddress) -> String {
             let names = users[address] ?? []
-            let who = names.prefix(3).joined(separator: ", ") + (names.count > 3 ? " and \(names.count - 3) more" : "")
-            diagnostics.warning("customer gateway address \(address) (\(who)) is on no interface of this host (its "
-                                + "addresses: \(host)); behind 1:1 NAT, as on every cloud instance, the tunnel packets "
-                                + "carry the host's private address and rules for \(address) match nothing: use "
-                                + "--local-address auto (the kernel's source address towards AWS) or --local-address ADDR")
+            return "\(address) (" + names.prefix(3).joined(separator: ", ") + (names.count > 3 ? " and \(names.count - 3) more" : "") + ")"
         }
+        let missing = order.count == 1
+            ? "customer gateway address \(named(order[0])) is"
+            : "customer gateway addresses " + order.prefix(shown).map(named).joined(separator: ", ")
+                + (order.count > shown ? " and \(order.count - shown) more" : "") + " are"
+        let them = order.count == 1 ? "\(order[0])" : "them"
+        diagnostics.warning("\(missing) on no interface of this host (its addresses: \(host)); behind 1:1 NAT, as on "
+                            + "every cloud instance, the tunnel packets carry the host's private address and rules for "
+                            + "\(them) match nothing: use --local-address auto (the kernel's source address towards AWS) "
+                            + "or --local-address ADDR")
         return diagnostics
     }
 }
