@@ -28,10 +28,15 @@ let package = Package(
             "CGWFWModel", "CGWFWInput", "CGWFWCompiler", "CGWFWNftables", "CGWFWNetlink",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // What the test targets share (the shell runner); not part of the product.
+        .target(name: "CGWFWTestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "CGWFWInputTests", dependencies: ["CGWFWInput", "CGWFWModel"], exclude: ["Fixtures"]),
-        .testTarget(name: "CGWFWCompilerTests", dependencies: ["CGWFWCompiler", "CGWFWNftables", "CGWFWInput", "CGWFWModel"],
-                    exclude: ["Fixtures", "Golden"]),
-        .testTarget(name: "CGWFWNetlinkTests", dependencies: ["CGWFWNetlink", "CGWFWNftables", "CGWFWCompiler", "CGWFWInput", "CGWFWModel"]),
-        .testTarget(name: "CLITests", dependencies: ["CGWFWModel"]),
+        .testTarget(name: "CGWFWCompilerTests", dependencies: ["CGWFWCompiler", "CGWFWNftables", "CGWFWInput", "CGWFWModel",
+                                                     "CGWFWTestSupport"],
+                    exclude: ["Fixtures", "Golden", "Regressions"]),
+        .testTarget(name: "CGWFWNetlinkTests", dependencies: ["CGWFWNetlink", "CGWFWNftables", "CGWFWCompiler", "CGWFWInput", "CGWFWModel",
+                                                                  "CGWFWTestSupport"],
+                    exclude: ["Golden"]),
+        .testTarget(name: "CLITests", dependencies: ["CGWFWModel", "CGWFWTestSupport"]),
     ]
 )

@@ -1,5 +1,6 @@
 import XCTest
 import Foundation
+@_exported import CGWFWTestSupport
 import CGWFWModel
 @testable import CGWFWCompiler
 
@@ -34,21 +35,6 @@ enum Fixtures {
     static func profile(_ name: String) throws -> Profile {
         try ProfileLoader.load(path: ProfileTests.profilesDirectory + "/\(name).yaml", name: name)
     }
-}
-
-/// Runs a command line through /bin/sh; returns status and combined output.
-@discardableResult
-func shell(_ command: String) -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/sh")
-    process.arguments = ["-c", command]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    do { try process.run() } catch { return (127, "\(error)") }
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
 }
 
 func isRoot() -> Bool { geteuid() == 0 }

@@ -1,5 +1,6 @@
 import CGWFWModel
 import CGWFWNftables
+import CGWFWTestSupport
 import Foundation
 import XCTest
 @testable import CGWFWNetlink
@@ -40,20 +41,6 @@ final class KernelRaceTests: XCTestCase {
 
     override func tearDown() {
         if !namespace.isEmpty { shell("ip netns del \(namespace)") }
-    }
-
-    @discardableResult
-    private func shell(_ command: String) -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        do { try process.run() } catch { return (127, "\(error)") }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
     /// Runs `body` on a thread inside the test's namespace (network namespaces are per thread).

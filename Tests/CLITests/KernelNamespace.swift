@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import CGWFWTestSupport
 
 /// A throwaway network namespace with its own scratch directory, for tests that drive the real kernel.
 final class KernelNamespace {
@@ -28,18 +29,7 @@ final class KernelNamespace {
     func flush() { _ = shell("nft flush ruleset") }
 
     @discardableResult
-    static func run(_ command: String) -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        do { try process.run() } catch { return (127, "\(error)") }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
+    static func run(_ command: String) -> (status: Int32, output: String) { CGWFWTestSupport.shell(command) }
 
     /// A shell command inside the namespace.
     @discardableResult
