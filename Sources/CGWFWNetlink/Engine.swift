@@ -174,6 +174,7 @@ public final class Engine {
             var report = makeReport(live: live, desired: desired, plan: plan)
             report.warnings = CoexistenceWarnings.warnings(
                 live: live, families: Set(desired.sets.filter { !$0.elements.isEmpty }.map(\.keyType.family)), target: target)
+            if target.adopt { Self.noteAdoption(live, in: &report) }
             lap("plan")
             if dryRun { return ApplyOutcome(report: report, applied: nil, generation: live.generation) }
             let generation = plan.isEmpty ? live.generation : Self.generation(after: live.generation)
@@ -213,7 +214,8 @@ public final class Engine {
             var plan = Plan()
             Planner.removeAll(live: live, into: &plan)
             let empty = DesiredState.empty(table: table, mode: mode)
-            let report = makeReport(live: live, desired: empty, plan: plan)
+            var report = makeReport(live: live, desired: empty, plan: plan)
+            if adopt { Self.noteAdoption(live, in: &report) }
             if !plan.isEmpty && !dryRun { try kernel.commit(plan, desired: empty, generation: live.generation) }
             return report
         }
@@ -223,15 +225,53 @@ public final class Engine {
     static func foreignObjects(_ live: LiveState) -> [String] {
         if !live.mode.isAttach {
             guard live.tableExists, !Ownership.isMarked(live.tableComment) else { return [] }
-            let chains = live.chains.map { chain -> String in
-                let rules = live.rules.filter { $0.spec.chain == chain.name }.count
-                let hook = chain.base.map { "hook \($0.hook.rawValue), policy \($0.policyAccept ? "accept" : "drop"), " } ?? ""
-                return "chain \(chain.name) (\(hook)\(rules) rule\(rules == 1 ? "" : "s"))"
-            }
-            return ["table \(live.table)"] + chains + live.sets.map { "set \($0.spec.name)" }
+            return ["table \(live.table)"] + live.chains.map { describe($0, in: live) } + live.sets.map { "set \($0.spec.name)" }
         }
-        return live.chains.filter { !Ownership.isMarked($0.comment) }.map { "chain \($0.name)" }
-            + live.sets.filter { !Ownership.isMarked($0.spec.comment) }.map { "set \($0.spec.name)" }
+        return foreignChains(live).map { "chain \($0.name)" } + foreignSets(live).map { "set \($0.spec.name)" }
+    }
+
+    private static func foreignChains(_ live: LiveState) -> [ChainSpec] {
+        live.mode.isAttach ? live.chains.filter { !Ownership.isMarked($0.comment) }
+            : live.tableExists && !Ownership.isMarked(live.tableComment) ? live.chains : []
+    }
+
+    private static func foreignSets(_ live: LiveState) -> [LiveSet] {
+        live.mode.isAttach ? live.sets.filter { !Ownership.isMarked($0.spec.comment) }
+            : live.tableExists && !Ownership.isMarked(live.tableComment) ? live.sets : []
+    }
+
+    /// `chain input (hook input, policy drop, 3 rules)`.
+    private static func describe(_ chain: ChainSpec, in live: LiveState) -> String {
+        let rules = live.rules.filter { $0.spec.chain == chain.name }.count
+        let hook = chain.base.map { "hook \($0.hook.rawValue), policy \($0.policyAccept ? "accept" : "drop"), " } ?? ""
+        return "chain \(chain.name) (\(hook)\(rules) rule\(rules == 1 ? "" : "s"))"
+    }
+
+    /// With --adopt, the review names everything of somebody else's that the change deletes, before anything
+    /// is written: each foreign chain with its rules as nft text, each foreign set, and one warning.
+    static func noteAdoption(_ live: LiveState, in report: inout ApplyReport) {
+        let foreign = foreignObjects(live)
+        guard !foreign.isEmpty else { return }
+        let notOurs = " (not cgwfw's)"
+        for chain in foreignChains(live) {
+            let described = describe(chain, in: live).dropLast() + "; not cgwfw's)"
+            if let plain = report.removed.firstIndex(of: Describe.chain(chain.name)) {
+                report.removed[plain] = String(described)
+            } else {
+                report.removed.append(String(described))
+            }
+            report.removed += live.rules.filter { $0.spec.chain == chain.name }.map { Describe.rule($0.spec) + notOurs }
+        }
+        for set in foreignSets(live) {
+            let count = set.spec.elements.count
+            let described = Describe.set(set.spec.name) + " (\(count) element\(count == 1 ? "" : "s"); not cgwfw's)"
+            if let plain = report.removed.firstIndex(of: Describe.set(set.spec.name)) {
+                report.removed[plain] = described
+            } else {
+                report.removed.append(described)
+            }
+        }
+        report.warnings.append("--adopt replaces what cgwfw did not create: \(foreign.joined(separator: ", "))")
     }
 
     static func refuseForeign(_ live: LiveState) throws(NetlinkError) {

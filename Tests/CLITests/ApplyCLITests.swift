@@ -341,6 +341,26 @@ final class ApplyCLITests: XCTestCase {
                           && refused.stderr.contains("--adopt"), refused.stderr)
         }
         XCTAssertEqual(nft(ns, "list ruleset"), before, "a refused command changed the kernel")
+        // Before anything is written, the review names every object of somebody else's that --adopt deletes,
+        // with its rules as nft text, and warns (the Ansible module passes warnings on).
+        for command in [["apply", "--dry-run", "--json", "--table", "filter", "--adopt", example.path],
+                        ["remove", "--dry-run", "--json", "--table", "filter", "--adopt"]] {
+            let review = try cgwfw(ns, command)
+            let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(review.stdout.utf8)) as? [String: Any],
+                                       "\(command): \(review.stdout) \(review.stderr)")
+            let removed = report["removed"] as? [String] ?? []
+            for object in ["table inet filter", "chain input (hook input, policy drop, 3 rules; not cgwfw's)",
+                           "rule input: tcp dport 22 accept (not cgwfw's)", "rule input: iifname \"lo\" accept (not cgwfw's)",
+                           "chain forward (hook forward, policy drop, 0 rules; not cgwfw's)"] {
+                XCTAssertTrue(removed.contains(object), "\(command): \(object) not in \(removed)")
+            }
+            let warnings = report["warnings"] as? [String] ?? []
+            XCTAssertTrue(warnings.contains { $0.contains("--adopt replaces what cgwfw did not create") && $0.contains("chain input") },
+                          "\(command): \(warnings)")
+            let text = try cgwfw(ns, command.filter { $0 != "--json" })
+            XCTAssertTrue(text.stdout.contains("- rule input: tcp dport 22 accept (not cgwfw's)"), text.stdout)
+        }
+        XCTAssertEqual(nft(ns, "list ruleset"), before, "a dry run changed the kernel")
         let adopted = try cgwfw(ns, ["apply", "--table", "filter", "--adopt", example.path])
         XCTAssertEqual(adopted.status, 0, adopted.stderr)
         XCTAssertTrue(nft(ns, "list table inet filter").contains("comment \"managed by cgwfw\""))
