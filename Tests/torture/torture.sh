@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Faults against the real kernel, in throwaway network namespaces (root only):
 #   kill -9 in the middle of an apply, alternating two config sets: the kernel holds exactly the old or the
-#   new set (never a mix), and the next diff and apply work;
+#   new set (never a mix), and the next diff and apply work; half the kill points fall anywhere in the apply,
+#   half near its end (the commit and the snapshot file); a run in which no kill hit a running apply fails;
 #   RACERS applies at once, alternating the two sets: each ends 0 or 75, and the kernel holds exactly one set.
 # Usage: torture.sh CGWFW [KILL_TRIALS] [RACE_ROUNDS]     (make test: 30 and 3; make torture: 200 and 20)
 set -u
@@ -25,11 +26,17 @@ python3 "$HERE/../../Benchmarks/generate-configs.py" 700 "$WORK/b" >/dev/null
 pairs() { ip netns exec "$NS" nft list set inet cgwfw pairs_ipv4 2>/dev/null | grep -o '198\.1[89]\.[0-9.]* \. 198\.1[89]\.[0-9.]*' | sort; }
 cg apply -q "$WORK/a" >/dev/null 2>&1 || { echo "torture: first apply failed"; exit 1; }
 pairs >"$WORK/pairs-a"
-start=$(date +%s%N)
 cg apply -q "$WORK/b" >/dev/null 2>&1 || { echo "torture: apply of set b failed"; exit 1; }
-# How long a whole apply takes: each kill lands at a random point of it (parsing, lowering, the batch).
-duration_ms=$(( ($(date +%s%N) - start) / 1000000 + 1 ))
 pairs >"$WORK/pairs-b"
+# How long a whole apply takes, as the trials run it (alternating sets, median of 5): each kill lands at a
+# random point of it (parsing, lowering, the batch, the snapshot file).
+times=()
+for set in a b a b a; do
+    start=$(date +%s%N)
+    ip netns exec "$NS" "$CGWFW" apply -q --state-dir "$STATE" "$WORK/$set" >/dev/null 2>&1 || { echo "torture: apply of set $set failed"; exit 1; }
+    times+=($(( ($(date +%s%N) - start) / 1000000 + 1 )))
+done
+duration_ms=$(printf '%s\n' "${times[@]}" | sort -n | sed -n 3p)
 [ -s "$WORK/pairs-a" ] && ! cmp -s "$WORK/pairs-a" "$WORK/pairs-b" || { echo "torture: reference sets not distinct"; exit 1; }
 
 state_is() { # prints a or b, or "mixed"
@@ -37,20 +44,27 @@ state_is() { # prints a or b, or "mixed"
     if cmp -s "$WORK/now" "$WORK/pairs-a"; then echo a; elif cmp -s "$WORK/now" "$WORK/pairs-b"; then echo b; else echo mixed; fi
 }
 
-failed=0 old=0 new=0 killed=0
+failed=0 old=0 new=0 killed=0 killed_new=0
 current=b
 for trial in $(seq "$TRIALS"); do
     if [ "$current" = a ]; then next=b; else next=a; fi
     ip netns exec "$NS" "$CGWFW" apply -q --state-dir "$STATE" "$WORK/$next" >/dev/null 2>&1 &
     pid=$!
-    delay=$((RANDOM % duration_ms))
+    # Odd trials: anywhere in the apply. Even trials: its last fifth and a little past it, where the commit and
+    # the snapshot file are (uniform kill points alone almost never land after the commit).
+    if [ $((trial % 2)) = 1 ]; then
+        delay=$((RANDOM % duration_ms))
+    else
+        delay=$((duration_ms * 4 / 5 + RANDOM % (duration_ms / 4 + 1)))
+    fi
     sleep "$((delay / 1000)).$(printf '%03d' $((delay % 1000)))"
-    if kill -9 "$pid" 2>/dev/null; then killed=$((killed + 1)); fi
+    alive=0
+    if kill -9 "$pid" 2>/dev/null; then killed=$((killed + 1)); alive=1; fi
     wait "$pid" 2>/dev/null
     now=$(state_is)
     case $now in
     "$current") old=$((old + 1)) ;;
-    "$next") new=$((new + 1)) ;;
+    "$next") new=$((new + 1)); killed_new=$((killed_new + alive)) ;;
     *) echo "torture: trial $trial: the kernel holds neither set after kill -9"; failed=$((failed + 1)) ;;
     esac
     # The follow-up must work: diff exits 0 or 1, apply exits 0.
@@ -61,7 +75,9 @@ for trial in $(seq "$TRIALS"); do
     [ "$(state_is)" = "$next" ] || { echo "torture: trial $trial: follow-up apply left $(state_is)"; failed=$((failed + 1)); }
     current=$next
 done
-echo "torture: kill -9 at a random point of a ${duration_ms} ms apply: $TRIALS trials ($killed killed while running): $old left the old set, $new the new one, $failed faults"
+echo "torture: kill -9 at a random point of a ${duration_ms} ms apply: $TRIALS trials ($killed killed while running, $killed_new of them after the commit): $old left the old set, $new the new one, $failed faults"
+# A run whose kills all missed the apply proved nothing.
+if [ "$killed" = 0 ]; then echo "torture: no trial killed an apply while it ran (kill points from a ${duration_ms} ms reference)"; failed=$((failed + 1)); fi
 
 race_faults=0
 for round in $(seq "$ROUNDS"); do
