@@ -212,5 +212,12 @@ final class OwnershipTests: XCTestCase {
             guard case let .foreign(_, objects)? = error as? NetlinkError else { return XCTFail("\(error)") }
             XCTAssertEqual(objects, ["chain cgwfw-input"])
         }
+        let adopted = try? Engine(kernel: kernel).apply(intent: sampleIntent(endpoints: ["192.0.2.10"]),
+                                                         target: ApplyTarget(attach: filter, adopt: true), dryRun: true)
+        XCTAssertEqual(adopted?.report.removed.filter { $0.hasPrefix("chain cgwfw-input") }, ["chain cgwfw-input (0 rules; not cgwfw's)"],
+                       "\(adopted?.report.removed ?? [])")
+        XCTAssertEqual(adopted?.report.warnings.filter { $0.contains("--adopt") },
+                       ["--adopt replaces what cgwfw did not create: chain cgwfw-input"])
+        XCTAssertFalse(adopted?.report.removed.contains { $0.contains("chain input") } ?? true, "the operator's own chain is not cgwfw's to list")
     }
 }
