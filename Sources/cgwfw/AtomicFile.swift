@@ -18,7 +18,7 @@ func writeAtomically(_ text: String, to path: String) throws {
     let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
     guard descriptor >= 0 else { throw WriteError(step: "creating a temporary file in \(directory)", code: errno) }
     _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
-    let temporary = String(cString: template)
+    let temporary = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     var renamed = false
     defer {
         close(descriptor)
