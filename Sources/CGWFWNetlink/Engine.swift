@@ -241,10 +241,10 @@ public final class Engine {
     }
 
     /// `chain input (hook input, policy drop, 3 rules)`.
-    private static func describe(_ chain: ChainSpec, in live: LiveState) -> String {
+    private static func describe(_ chain: ChainSpec, in live: LiveState, note: String? = nil) -> String {
         let rules = live.rules.filter { $0.spec.chain == chain.name }.count
         let hook = chain.base.map { "hook \($0.hook.rawValue), policy \($0.policyAccept ? "accept" : "drop"), " } ?? ""
-        return "chain \(chain.name) (\(hook)\(rules) rule\(rules == 1 ? "" : "s"))"
+        return "chain \(chain.name) (\(hook)\(rules) rule\(rules == 1 ? "" : "s")\(note.map { "; \($0)" } ?? ""))"
     }
 
     /// With --adopt, the review names everything of somebody else's that the change deletes, before anything
@@ -252,24 +252,17 @@ public final class Engine {
     static func noteAdoption(_ live: LiveState, in report: inout ApplyReport) {
         let foreign = foreignObjects(live)
         guard !foreign.isEmpty else { return }
-        let notOurs = " (not cgwfw's)"
+        /// The plan's plain `chain X` / `set X` line becomes the described one, or the described one is added.
+        func replace(_ plain: String, with described: String) {
+            if let index = report.removed.firstIndex(of: plain) { report.removed[index] = described } else { report.removed.append(described) }
+        }
         for chain in foreignChains(live) {
-            let described = describe(chain, in: live).dropLast() + "; not cgwfw's)"
-            if let plain = report.removed.firstIndex(of: Describe.chain(chain.name)) {
-                report.removed[plain] = String(described)
-            } else {
-                report.removed.append(String(described))
-            }
-            report.removed += live.rules.filter { $0.spec.chain == chain.name }.map { Describe.rule($0.spec) + notOurs }
+            replace(Describe.chain(chain.name), with: describe(chain, in: live, note: "not cgwfw's"))
+            report.removed += live.rules.filter { $0.spec.chain == chain.name }.map { Describe.rule($0.spec) + " (not cgwfw's)" }
         }
         for set in foreignSets(live) {
             let count = set.spec.elements.count
-            let described = Describe.set(set.spec.name) + " (\(count) element\(count == 1 ? "" : "s"); not cgwfw's)"
-            if let plain = report.removed.firstIndex(of: Describe.set(set.spec.name)) {
-                report.removed[plain] = described
-            } else {
-                report.removed.append(described)
-            }
+            replace(Describe.set(set.spec.name), with: Describe.set(set.spec.name) + " (\(count) element\(count == 1 ? "" : "s"); not cgwfw's)")
         }
         report.warnings.append("--adopt replaces what cgwfw did not create: \(foreign.joined(separator: ", "))")
     }
