@@ -223,21 +223,25 @@ public final class Engine {
 
     /// Objects of cgwfw's names that lack its marker: somebody else's, which cgwfw must not change or delete.
     static func foreignObjects(_ live: LiveState) -> [String] {
-        if !live.mode.isAttach {
-            guard live.tableExists, !Ownership.isMarked(live.tableComment) else { return [] }
-            return ["table \(live.table)"] + live.chains.map { describe($0, in: live) } + live.sets.map { "set \($0.spec.name)" }
-        }
-        return foreignChains(live).map { "chain \($0.name)" } + foreignSets(live).map { "set \($0.spec.name)" }
+        let sets = foreignSets(live).map { "set \($0.spec.name)" }
+        if live.mode.isAttach { return foreignChains(live).map { "chain \($0.name)" } + sets }
+        guard isForeignTable(live) else { return [] }
+        return ["table \(live.table)"] + foreignChains(live).map { describe($0, in: live) } + sets
+    }
+
+    /// A whole table of cgwfw's name that cgwfw did not create (whole-table mode): every object in it is foreign.
+    private static func isForeignTable(_ live: LiveState) -> Bool {
+        live.tableExists && !Ownership.isMarked(live.tableComment)
     }
 
     private static func foreignChains(_ live: LiveState) -> [ChainSpec] {
-        live.mode.isAttach ? live.chains.filter { !Ownership.isMarked($0.comment) }
-            : live.tableExists && !Ownership.isMarked(live.tableComment) ? live.chains : []
+        if live.mode.isAttach { return live.chains.filter { !Ownership.isMarked($0.comment) } }
+        return isForeignTable(live) ? live.chains : []
     }
 
     private static func foreignSets(_ live: LiveState) -> [LiveSet] {
-        live.mode.isAttach ? live.sets.filter { !Ownership.isMarked($0.spec.comment) }
-            : live.tableExists && !Ownership.isMarked(live.tableComment) ? live.sets : []
+        if live.mode.isAttach { return live.sets.filter { !Ownership.isMarked($0.spec.comment) } }
+        return isForeignTable(live) ? live.sets : []
     }
 
     /// `chain input (hook input, policy drop, 3 rules)`.
