@@ -134,8 +134,12 @@ final class HealthCLITests: XCTestCase {
         let dump = gateway.scratch.appendingPathComponent("ruleset.json")
         try gateway.shell("nft -j list ruleset").output.write(to: dump, atomically: true, encoding: .utf8)
         XCTAssertTrue(try String(contentsOf: dump, encoding: .utf8).contains("\"expires\""), "no counting elements in the dump")
-        let against = try CLIRunner.run(["diff", "-q", "--against", dump.path] + Self.flags + configs)
-        XCTAssertEqual(against.status, 0, against.stdout + against.stderr)
+        if let refused = KernelNamespace.userNamespaceRefusesHeaderRewrite {
+            print("skipped reviewing the `nft -j` dump: \(refused)")
+        } else {
+            let against = try CLIRunner.run(["diff", "-q", "--against", dump.path] + Self.flags + configs)
+            XCTAssertEqual(against.status, 0, against.stdout + against.stderr)
+        }
 
         // A re-apply changes nothing, and adding a connection changes only elements: the counts survive both.
         let again = try gateway.cgwfw(["apply", "--json"] + Self.flags + configs)

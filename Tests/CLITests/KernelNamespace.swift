@@ -28,6 +28,16 @@ final class KernelNamespace {
 
     func flush() { _ = shell("nft flush ruleset") }
 
+    /// Why nft in a user namespace of its own cannot hold the DF-clearing rule, or nil when it can. `diff
+    /// --against` loads an `nft -j` save there; Linux 6.18 (seen here) refuses a rewrite of the IP header
+    /// (`ip frag-off set …`) outside the initial user namespace with EPERM, while TCP option rewrites still load.
+    static let userNamespaceRefusesHeaderRewrite: String? = {
+        let rule = "table ip probe { chain c { type filter hook output priority 0; ip frag-off set ip frag-off & 0xbfff\n}\n}"
+        let probe = run("printf '\(rule)\n' | unshare -Urn nft -f - 2>&1")
+        return probe.status == 0 ? nil
+            : "nft in a user namespace refuses `ip frag-off set` on this kernel (\(probe.output.split(separator: "\n").first ?? ""))"
+    }()
+
     @discardableResult
     static func run(_ command: String) -> (status: Int32, output: String) { CGWFWTestSupport.shell(command) }
 

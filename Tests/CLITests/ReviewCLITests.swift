@@ -195,7 +195,11 @@ final class ReviewCLITests: XCTestCase {
             XCTAssertEqual(shown.status, 0, shown.stderr)
             let savedShow = try write("show-\(profile).json", shown.stdout)
             let savedNft = try write("nft-\(profile).json", KernelNamespace.run("ip netns exec \(ns) nft -j list ruleset").output)
-            let saves = [savedShow, savedNft]
+            var saves = [savedShow, savedNft]
+            if let refused = KernelNamespace.userNamespaceRefusesHeaderRewrite {
+                print("skipped the `nft -j` save (cgwfw says to save `show --json` instead): \(refused)")
+                saves.removeLast()
+            }
             for new in [edits["same"]!, edits["endpoint"]!, edits["sha384"]!, edits["natt"]!, second] {
                 let dryRun = try inNamespace(ns, ["apply", "-q", "--dry-run", "--profile", profile, new])
                 XCTAssertTrue([0, 1].contains(dryRun.status), dryRun.stderr)
